@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * log.c — Firecracker-style log lines:
+ *   <RFC3339 time with ns> [<id>:<thread>(:<LEVEL>)(:<file>:<line>)] <message>
+ * to stderr or to a file / named pipe. Writes never block: a full pipe drops
+ * the line and counts it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmm.h"
+
+static _Atomic int g_level = LOG_INFO;
+static int g_fd = STDERR_FILENO;
+static bool g_show_level;
+static bool g_show_origin;
+static char g_id[VM_ID_MAX + 1] = "anonymous-instance";
+static _Atomic uint64_t g_dropped;
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread char t_name[32] = "main";
+
+static const char *const level_names[] = {
+	[LOG_OFF] = "OFF", [LOG_ERROR] = "ERROR", [LOG_WARN] = "WARN",
+	[LOG_INFO] = "INFO", [LOG_DEBUG] = "DEBUG", [LOG_TRACE] = "TRACE",
+};
+
+int log_level_parse(const char *name, enum log_level *out)
+{
+	static const struct { const char *n; enum log_level l; } map[] = {
+		{ "error", LOG_ERROR }, { "warning", LOG_WARN }, { "warn", LOG_WARN },
+		{ "info", LOG_INFO }, { "debug", LOG_DEBUG }, { "trace", LOG_TRACE },
+		{ "off", LOG_OFF },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (!strcasecmp(name, map[i].n)) {
+			*out = map[i].l;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void log_set_level(enum log_level level) { g_level = level; }
+enum log_level log_get_level(void) { return g_level; }
+uint64_t log_dropped_lines(void) { return g_dropped; }
+
+void log_set_format(bool show_level, bool show_origin)
+{
+	pthread_mutex_lock(&g_lock);
+	g_show_level = show_level;
+	g_show_origin = show_origin;
+	pthread_mutex_unlock(&g_lock);
+}
+
+void log_set_id(const char *id)
+{
+	pthread_mutex_lock(&g_lock);
+	snprintf(g_id, sizeof(g_id), "%s", id);
+	pthread_mutex_unlock(&g_lock);
+}
+
+void log_set_thread_name(const char *name)
+{
+	snprintf(t_name, sizeof(t_name), "%s", name);
+}
+
+int log_set_path(const char *path)
+{
+	int fd = STDERR_FILENO;
+
+	if (path) {
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			int err = -errno;
+
+			log_error("cannot open log file %s: %s", path, strerror(errno));
+			return err;
+		}
+	}
+	pthread_mutex_lock(&g_lock);
+	if (g_fd != STDERR_FILENO)
+		close(g_fd);
+	g_fd = fd;
+	pthread_mutex_unlock(&g_lock);
+	return 0;
+}
+
+void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
+{
+	char buf[2048];
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+	va_list ap;
+
+	if (level == LOG_OFF || (int)level > g_level)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+
+	pthread_mutex_lock(&g_lock);
+	n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	n += snprintf(buf + n, sizeof(buf) - n, ".%09ld [%s:%s", ts.tv_nsec, g_id, t_name);
+	if (g_show_level && n < sizeof(buf))
+		n += snprintf(buf + n, sizeof(buf) - n, ":%s", level_names[level]);
+	if (g_show_origin && n < sizeof(buf)) {
+		const char *base = strrchr(file, '/');
+
+		n += snprintf(buf + n, sizeof(buf) - n, ":%s:%d", base ? base + 1 : file, line);
+	}
+	if (n < sizeof(buf))
+		n += snprintf(buf + n, sizeof(buf) - n, "] ");
+	if (n < sizeof(buf)) {
+		va_start(ap, fmt);
+		n += vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+		va_end(ap);
+	}
+	if (n >= sizeof(buf) - 1)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (write(g_fd, buf, n) != (ssize_t)n)
+		g_dropped++;
+	pthread_mutex_unlock(&g_lock);
+}

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vmm.h — the public interface of the wisp VMM core.
+ *
+ * Other subsystems (virtio/, api/, snapshot/) include only this header. It
+ * gives them: logging, the guest-memory view, the VM configuration types the
+ * API and --config-file produce, the event loop, the MMIO/PIO bus, interrupt
+ * lines and queue-notify eventfds.
+ *
+ * Conventions: functions return 0 or a negative errno; the cause is logged
+ * once, where it is known.
+ */
+#ifndef WISP_VMM_H
+#define WISP_VMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------------ */
+/* Version                                                             */
+/* ------------------------------------------------------------------ */
+#define WISP_VERSION "0.1.0"
+#define WISP_APP_NAME "wisp"
+
+/* ------------------------------------------------------------------ */
+/* Logging (vmm/log.c)                                                 */
+/* ------------------------------------------------------------------ */
+enum log_level {
+	LOG_OFF = 0,
+	LOG_ERROR = 1,
+	LOG_WARN = 2,
+	LOG_INFO = 3,
+	LOG_DEBUG = 4,
+	LOG_TRACE = 5,
+};
+
+/* Parse a Firecracker level name (case-insensitive: Error, Warning, Info,
+ * Debug, Trace, Off). Returns 0 and sets *out, or -EINVAL. */
+int log_level_parse(const char *name, enum log_level *out);
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+/* Where log lines go: a path (file or named pipe, opened O_APPEND|O_NONBLOCK),
+ * or NULL for stderr. A full pipe drops lines and counts them. */
+int log_set_path(const char *path);
+void log_set_format(bool show_level, bool show_origin);
+/* Instance id printed in each line (Firecracker prints "[<id>:<thread>]"). */
+void log_set_id(const char *id);
+/* Name of the calling thread in log lines ("main", "fc_api", "fc_vcpu 0"). */
+void log_set_thread_name(const char *name);
+uint64_t log_dropped_lines(void);
+
+void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#define log_error(...) log_msg(LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __FILE__, __LINE__, __VA_ARGS__)
+
+/* ------------------------------------------------------------------ */
+/* Guest memory (vmm/guest_mem.c; pure, no KVM)                        */
+/* ------------------------------------------------------------------ */
+#define GUEST_MEM_MAX_REGIONS 4
+
+struct guest_region {
+	uint64_t gpa;   /* guest-physical start */
+	uint64_t size;  /* bytes */
+	uint8_t *hva;   /* host mapping of the whole region */
+};
+
+struct guest_mem {
+	unsigned nr_regions;
+	struct guest_region regions[GUEST_MEM_MAX_REGIONS];
+};
+
+/* x86_64 memory map (Firecracker's, with the MMIO gap at 3 GiB). */
+#define MMIO_GAP_START    0xC0000000ULL  /* 3 GiB */
+#define MMIO_GAP_END      0x100000000ULL /* 4 GiB */
+#define BOOT_TIMER_ADDR   MMIO_GAP_START /* first MMIO page */
+#define VIRTIO_MMIO_BASE  (MMIO_GAP_START + 0x1000)
+#define VIRTIO_MMIO_SIZE  0x1000
+#define VIRTIO_IRQ_BASE   5
+#define IOAPIC_ADDR       0xFEC00000ULL
+#define LAPIC_ADDR        0xFEE00000ULL
+
+/* Split mem_size bytes of RAM around the MMIO gap: [0, min(size, 3G)) and,
+ * if larger, [4G, 4G + rest). Fills gpa/size only (hva NULL). Returns the
+ * number of regions (1 or 2). */
+unsigned guest_mem_layout(uint64_t mem_size, struct guest_region out[2]);
+
+/* Host pointer for [gpa, gpa+len) if the whole range lies inside one region,
+ * else NULL. len 0 is allowed (returns the pointer if gpa is inside RAM or at
+ * its end). Never overflows. */
+void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+/* Copy in/out with the same bounds rule; -EFAULT when out of RAM. */
+int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, uint64_t len);
+int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, uint64_t len);
+uint64_t guest_mem_total(const struct guest_mem *mem);
+/* One past the highest guest-physical RAM address. */
+uint64_t guest_mem_end(const struct guest_mem *mem);
+
+/* ------------------------------------------------------------------ */
+/* VM configuration: what the API and --config-file produce            */
+/* ------------------------------------------------------------------ */
+#define VM_MAX_VCPUS     32
+#define VM_MAX_DRIVES    16
+#define VM_MAX_NETS      16
+#define VM_ID_MAX        64
+#define VM_PATH_MAX      4096
+#define VM_CMDLINE_MAX   4096
+
+enum cache_type { CACHE_UNSAFE = 0, CACHE_WRITEBACK = 1 };
+enum io_engine { IO_ENGINE_SYNC = 0, IO_ENGINE_ASYNC = 1 };
+
+struct drive_config {
+	char drive_id[VM_ID_MAX + 1];
+	char path_on_host[VM_PATH_MAX];
+	bool is_root_device;
+	bool is_read_only;
+	char partuuid[VM_ID_MAX + 1];   /* "" if absent */
+	enum cache_type cache_type;
+	enum io_engine io_engine;
+};
+
+struct net_config {
+	char iface_id[VM_ID_MAX + 1];
+	char host_dev_name[16];          /* IFNAMSIZ */
+	bool has_mac;
+	uint8_t guest_mac[6];
+	uint16_t mtu;                    /* 0 = not advertised */
+};
+
+struct boot_source_config {
+	bool set;
+	char kernel_image_path[VM_PATH_MAX];
+	char initrd_path[VM_PATH_MAX];   /* "" if none */
+	bool has_boot_args;
+	char boot_args[VM_CMDLINE_MAX];
+};
+
+enum huge_pages { HUGE_PAGES_NONE = 0, HUGE_PAGES_TRANSPARENT, HUGE_PAGES_2M };
+
+struct machine_config {
+	unsigned vcpu_count;     /* 1..32, 1 or even when smt */
+	unsigned mem_size_mib;   /* > 0 */
+	bool smt;
+	bool track_dirty_pages;
+	enum huge_pages huge_pages;
+};
+
+struct logger_config {
+	bool set;
+	char log_path[VM_PATH_MAX];
+	enum log_level level;
+	bool show_level;
+	bool show_log_origin;
+};
+
+struct metrics_config {
+	bool set;
+	char metrics_path[VM_PATH_MAX];
+};
+
+struct vm_config {
+	struct boot_source_config boot;
+	struct machine_config machine;
+	unsigned nr_drives;
+	struct drive_config drives[VM_MAX_DRIVES];
+	unsigned nr_nets;
+	struct net_config nets[VM_MAX_NETS];
+	struct logger_config logger;
+	struct metrics_config metrics;
+};
+
+/* Firecracker's defaults: 1 vCPU, 128 MiB, no SMT, no dirty tracking. */
+void vm_config_init(struct vm_config *cfg);
+
+/* Firecracker's default kernel command line, used when boot_args is absent. */
+#define DEFAULT_KERNEL_CMDLINE \
+	"reboot=k panic=1 pci=off nomodule 8250.nr_uarts=0 " \
+	"i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
+
+/* ------------------------------------------------------------------ */
+/* Event loop (vmm/evloop.c): one epoll loop on the VMM thread         */
+/* ------------------------------------------------------------------ */
+struct evloop;
+typedef void (*ev_handler)(int fd, uint32_t events, void *opaque);
+
+/* Register fd for EPOLLIN-style events; the handler runs on the VMM thread. */
+int evloop_add(struct evloop *loop, int fd, uint32_t events, ev_handler fn, void *opaque);
+int evloop_mod(struct evloop *loop, int fd, uint32_t events);
+int evloop_del(struct evloop *loop, int fd);
+
+/* ------------------------------------------------------------------ */
+/* Bus: MMIO and port I/O dispatch from vCPU threads (vmm/bus.c)        */
+/* ------------------------------------------------------------------ */
+/* Handlers run on a vCPU thread; a device serialises its own state.
+ * `data` holds `len` bytes (1, 2, 4 or 8), little-endian. */
+struct bus_ops {
+	void (*read)(void *opaque, uint64_t offset, uint8_t *data, unsigned len);
+	void (*write)(void *opaque, uint64_t offset, const uint8_t *data, unsigned len);
+};
+
+enum bus_kind { BUS_PIO = 0, BUS_MMIO = 1 };
+
+struct vm;
+
+int vm_bus_register(struct vm *vm, enum bus_kind kind, uint64_t base, uint64_t size,
+		    const struct bus_ops *ops, void *opaque, const char *name);
+
+/* ------------------------------------------------------------------ */
+/* Services for devices                                                */
+/* ------------------------------------------------------------------ */
+const struct guest_mem *vm_guest_mem(struct vm *vm);
+struct evloop *vm_evloop(struct vm *vm);
+/* An eventfd wired to GSI `gsi` with KVM_IRQFD; writing 1 raises it (edge). */
+int vm_irqfd(struct vm *vm, unsigned gsi);
+/* An eventfd signalled by KVM when the guest writes `datamatch` (if
+ * match_data) as a `len`-byte value to MMIO address `addr`. */
+int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, bool match_data, uint64_t datamatch);
+
+#endif /* WISP_VMM_H */
