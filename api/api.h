@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * api.h — the public interface of wisp's API subsystem.
+ *
+ * Two parts:
+ *  1. The VM configuration document (Firecracker's FullVmConfiguration):
+ *     what --config-file reads and GET /vm/config returns, plus the
+ *     validators shared by the document and the REST endpoints.
+ *  2. The REST server: an HTTP/1.1 server on a Unix socket running on its own
+ *     thread (the "api thread"). It parses and validates requests and hands
+ *     typed requests to the VMM thread through a queue and an eventfd; the VMM
+ *     thread answers with a typed response. The api thread never touches KVM.
+ *
+ * Error strings name the field path and the problem, e.g.
+ * "machine-config.vcpu_count: expected an integer, got a string".
+ */
+#ifndef WISP_API_H
+#define WISP_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm.h"
+
+/* Firecracker's limit on a request body. */
+#define API_MAX_BODY 51200
+
+/* ------------------------------------------------------------------ */
+/* The VM configuration document (api/vmconfig.c)                      */
+/* ------------------------------------------------------------------ */
+
+/* Parse and validate a document into *out (initialised with
+ * vm_config_init() first). Returns 0, or -EINVAL with a message in err.
+ * Only parses and validates: file existence is the VMM's business. */
+int vmconfig_parse(const char *text, size_t len, struct vm_config *out, char *err, size_t errlen);
+/* Same, reading the document from a file. A missing or unreadable file is
+ * reported as "<path>: <strerror>". Returns 0 or a negative errno. */
+int vmconfig_load_file(const char *path, struct vm_config *out, char *err, size_t errlen);
+/* The document as JSON (malloc'd, NUL-terminated; NULL on allocation
+ * failure). vmconfig_parse() of the result gives back the same config. */
+char *vmconfig_to_json(const struct vm_config *cfg);
+
+/* Validators shared by the document and the REST endpoints. */
+/* vcpu_count in [1, 32] and 1 or even with smt; mem_size_mib > 0 (and even
+ * with 2M huge pages). `prefix` names the object in the message ("" ok). */
+int vmconfig_check_machine(const struct machine_config *mc, const char *prefix,
+			   char *err, size_t errlen);
+/* Insert a drive, or replace the one with the same drive_id. Refuses a
+ * second root device and a full table. cfg is unchanged on error. */
+int vmconfig_put_drive(struct vm_config *cfg, const struct drive_config *d,
+		       char *err, size_t errlen);
+/* Insert a network interface, or replace the one with the same iface_id.
+ * Refuses a host_dev_name or guest_mac already used by another interface
+ * and a full table. cfg is unchanged on error. */
+int vmconfig_put_net(struct vm_config *cfg, const struct net_config *n,
+		     char *err, size_t errlen);
+/* Index of the drive / interface with that id, or -1. */
+int vmconfig_find_drive(const struct vm_config *cfg, const char *drive_id);
+int vmconfig_find_net(const struct vm_config *cfg, const char *iface_id);
+
+/* Names used in the JSON documents. */
+const char *api_log_level_name(enum log_level level);      /* "Info", ... */
+const char *api_huge_pages_name(enum huge_pages hp);       /* "None", ... */
+const char *api_cache_type_name(enum cache_type ct);       /* "Unsafe", ... */
+const char *api_io_engine_name(enum io_engine io);         /* "Sync", ... */
+
+/* ------------------------------------------------------------------ */
+/* Typed requests (what the VMM thread receives)                       */
+/* ------------------------------------------------------------------ */
+enum api_request_kind {
+	API_REQ_GET_INSTANCE_INFO,    /* GET /                      (no payload) */
+	API_REQ_GET_MACHINE_CONFIG,   /* GET /machine-config        (no payload) */
+	API_REQ_GET_VM_CONFIG,        /* GET /vm/config             (no payload) */
+	API_REQ_PUT_MACHINE_CONFIG,   /* PUT /machine-config        u.machine */
+	API_REQ_PATCH_MACHINE_CONFIG, /* PATCH /machine-config      u.machine_patch */
+	API_REQ_PUT_BOOT_SOURCE,      /* PUT /boot-source           u.boot */
+	API_REQ_PUT_DRIVE,            /* PUT /drives/{id}           u.drive */
+	API_REQ_PATCH_DRIVE,          /* PATCH /drives/{id}         u.drive_patch */
+	API_REQ_PUT_NET,              /* PUT /network-interfaces/{id}   u.net */
+	API_REQ_PATCH_NET,            /* PATCH /network-interfaces/{id} u.net_patch */
+	API_REQ_ACTION,               /* PUT /actions               u.action */
+	API_REQ_PATCH_VM,             /* PATCH /vm                  u.vm_state */
+	API_REQ_PUT_LOGGER,           /* PUT /logger                u.logger */
+	API_REQ_PUT_METRICS,          /* PUT /metrics               u.metrics */
+	API_REQ__COUNT
+};
+
+/* "GET /", "PUT /machine-config", ... (for logs and metrics). */
+const char *api_request_name(enum api_request_kind kind);
+
+/* PATCH /machine-config: which fields were given. */
+#define API_MC_VCPU_COUNT        (1u << 0)
+#define API_MC_MEM_SIZE_MIB      (1u << 1)
+#define API_MC_SMT               (1u << 2)
+#define API_MC_TRACK_DIRTY_PAGES (1u << 3)
+#define API_MC_HUGE_PAGES        (1u << 4)
+
+struct api_machine_patch {
+	unsigned present;            /* API_MC_* */
+	struct machine_config mc;    /* only the present fields are meaningful */
+};
+
+/* Merge a patch into *cur and validate the result with
+ * vmconfig_check_machine(); *cur is unchanged on error. */
+int api_machine_patch_apply(struct machine_config *cur, const struct api_machine_patch *p,
+			    char *err, size_t errlen);
+
+struct api_drive_patch {
+	char drive_id[VM_ID_MAX + 1];
+	bool has_path_on_host;
+	char path_on_host[VM_PATH_MAX];
+};
+
+struct api_net_patch {
+	/* Only the id: rate limiters (the spec's only patchable fields) are not
+	 * supported and refused by the parser. */
+	char iface_id[VM_ID_MAX + 1];
+};
+
+enum api_action {
+	API_ACTION_INSTANCE_START,
+	API_ACTION_SEND_CTRL_ALT_DEL,
+	API_ACTION_FLUSH_METRICS,
+};
+
+enum api_vm_state { API_VM_PAUSED, API_VM_RESUMED };
+
+/* PUT /logger: Firecracker applies only the fields given. */
+#define API_LOG_PATH            (1u << 0)
+#define API_LOG_LEVEL           (1u << 1)
+#define API_LOG_SHOW_LEVEL      (1u << 2)
+#define API_LOG_SHOW_LOG_ORIGIN (1u << 3)
+
+struct api_logger {
+	unsigned present;            /* API_LOG_* */
+	struct logger_config cfg;    /* set = true; absent fields hold defaults */
+};
+
+struct api_request {
+	enum api_request_kind kind;
+	union {
+		struct machine_config machine;
+		struct api_machine_patch machine_patch;
+		struct boot_source_config boot;
+		struct drive_config drive;
+		struct api_drive_patch drive_patch;
+		struct net_config net;
+		struct api_net_patch net_patch;
+		enum api_action action;
+		enum api_vm_state vm_state;
+		struct api_logger logger;
+		struct metrics_config metrics;
+	} u;
+};
+
+/* ------------------------------------------------------------------ */
+/* Responses                                                            */
+/* ------------------------------------------------------------------ */
+struct api_response {
+	int status;      /* 200, 204 or 400 */
+	char *body;      /* malloc'd JSON or NULL (204) */
+};
+
+struct json_t;       /* jansson's value type */
+
+/* 204, no body. */
+void api_response_no_content(struct api_response *r);
+/* 400 {"fault_message": "<formatted>"}. */
+void api_response_fault(struct api_response *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* 200 with `json` as the body; takes ownership of the malloc'd string. */
+void api_response_json(struct api_response *r, char *json);
+/* 200 with the serialised value; steals the reference. */
+void api_response_json_value(struct api_response *r, struct json_t *value);
+/* Free the body and reset. */
+void api_response_clear(struct api_response *r);
+
+enum api_instance_state {
+	API_STATE_NOT_STARTED,
+	API_STATE_RUNNING,
+	API_STATE_PAUSED,
+};
+const char *api_instance_state_name(enum api_instance_state st); /* "Not started" ... */
+
+/* {"id":..,"state":..,"vmm_version":WISP_VERSION,"app_name":WISP_APP_NAME} */
+char *api_instance_info_json(const char *id, enum api_instance_state st);
+/* {"vcpu_count":..,"mem_size_mib":..,"smt":..,"track_dirty_pages":..,"huge_pages":..} */
+char *api_machine_config_json(const struct machine_config *mc);
+
+/* ------------------------------------------------------------------ */
+/* The server (api/server.c)                                           */
+/* ------------------------------------------------------------------ */
+struct api_server;
+
+/* Called by the VMM thread for each typed request; must fill *resp (it is
+ * zeroed; an unfilled response becomes a 400 "internal error"). */
+typedef void (*api_handler)(void *ctx, const struct api_request *req, struct api_response *resp);
+
+/* Create the socket: fails if sock_path exists (as Firecracker does) or is
+ * too long; binds and listens. No thread yet. */
+struct api_server *api_server_create(const char *sock_path, char *err, size_t errlen);
+/* Called on the api thread before it handles any connection (e.g. to
+ * install the api thread's seccomp filter). Set before api_server_run(). */
+void api_server_set_thread_init(struct api_server *s, void (*fn)(void *arg), void *arg);
+/* Start the api thread. Returns 0 or -errno. */
+int api_server_run(struct api_server *s, char *err, size_t errlen);
+/* create + run. */
+struct api_server *api_server_start(const char *sock_path, char *err, size_t errlen);
+
+/* Readable (EPOLLIN) when typed requests wait for api_server_process(). */
+int api_server_eventfd(const struct api_server *s);
+/* On the VMM thread: drain pending requests, call fn for each, and hand the
+ * responses back to the api thread, which writes them. Non-blocking. */
+void api_server_process(struct api_server *s, api_handler fn, void *ctx);
+/* Stop the api thread, close every connection, unlink the socket, free.
+ * Requests still queued are dropped. NULL is ignored. */
+void api_server_stop(struct api_server *s);
+
+#endif /* WISP_API_H */

@@ -1,0 +1,621 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* objects.c — parse and validate each API object (shared by REST and document). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "objects.h"
+
+static const char *const huge_pages_names[] = {"None", "Transparent", "2M", NULL};
+static const char *const cache_type_names[] = {"Unsafe", "Writeback", NULL};
+static const char *const io_engine_names[] = {"Sync", "Async", NULL};
+/* Index = enum log_level; "Warn" accepted as an alias below. */
+static const char *const log_level_names[] = {"Off", "Error", "Warning", "Info", "Debug",
+					      "Trace", NULL};
+
+const char *api_huge_pages_name(enum huge_pages hp)
+{
+	return (unsigned)hp < 3 ? huge_pages_names[hp] : "None";
+}
+
+const char *api_cache_type_name(enum cache_type ct)
+{
+	return (unsigned)ct < 2 ? cache_type_names[ct] : "Unsafe";
+}
+
+const char *api_io_engine_name(enum io_engine io)
+{
+	return (unsigned)io < 2 ? io_engine_names[io] : "Sync";
+}
+
+const char *api_log_level_name(enum log_level level)
+{
+	return (unsigned)level <= LOG_TRACE ? log_level_names[level] : "Info";
+}
+
+int obj_check_id(const struct jerr *e, const char *prefix, const char *key, const char *id)
+{
+	size_t len = strlen(id);
+	if (len == 0)
+		return jfail(e, prefix, key, "must not be empty");
+	if (len > VM_ID_MAX)
+		return jfail(e, prefix, key, "too long (%zu bytes, at most %d)", len, VM_ID_MAX);
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f || *p == '/')
+			return jfail(e, prefix, key,
+				     "invalid character 0x%02x (printable ASCII without '/' and spaces)",
+				     *p);
+	return 0;
+}
+
+/* ---------------- machine-config ---------------- */
+
+static const char *const machine_keys[] = {"vcpu_count", "mem_size_mib", "smt",
+					   "track_dirty_pages", "huge_pages", "cpu_template",
+					   NULL};
+
+int vmconfig_check_machine(const struct machine_config *mc, const char *prefix,
+			   char *err, size_t errlen)
+{
+	struct jerr e = {err, errlen};
+	if (mc->vcpu_count < 1 || mc->vcpu_count > VM_MAX_VCPUS)
+		return jfail(&e, prefix, "vcpu_count",
+			     "The vCPU number is invalid! It must be in [1, %d], got %u.",
+			     VM_MAX_VCPUS, mc->vcpu_count);
+	if (mc->smt && mc->vcpu_count > 1 && (mc->vcpu_count & 1))
+		return jfail(&e, prefix, "vcpu_count",
+			     "The vCPU number is invalid! The vCPU number can only be 1 or an even "
+			     "number when SMT is enabled (got %u).", mc->vcpu_count);
+	if (mc->mem_size_mib == 0)
+		return jfail(&e, prefix, "mem_size_mib", "The memory size (MiB) is invalid: it must be > 0.");
+	if (mc->huge_pages == HUGE_PAGES_2M && (mc->mem_size_mib & 1))
+		return jfail(&e, prefix, "mem_size_mib",
+			     "The memory size (MiB) must be a multiple of 2 with 2M huge pages (got %u).",
+			     mc->mem_size_mib);
+	return 0;
+}
+
+/* Reads the fields present; sets bits in *present. */
+static int machine_fields(const struct jerr *e, const char *prefix, const json_t *o,
+			  bool required, struct machine_config *mc, unsigned *present)
+{
+	int rc = jexpect_object(e, prefix, o);
+	if (!rc)
+		rc = jcheck_keys(e, prefix, o, machine_keys, NULL);
+	if (rc)
+		return rc;
+	uint64_t v;
+	bool p;
+	/* Range checks here are for the integer type; the semantic ranges are
+	 * vmconfig_check_machine()'s. */
+	rc = juint(e, prefix, o, "vcpu_count", required, 0, UINT32_MAX, &v, &p);
+	if (rc)
+		return rc;
+	if (p) {
+		if (v < 1 || v > VM_MAX_VCPUS)
+			return jfail(e, prefix, "vcpu_count",
+				     "The vCPU number is invalid! It must be in [1, %d], got %llu.",
+				     VM_MAX_VCPUS, (unsigned long long)v);
+		mc->vcpu_count = (unsigned)v;
+		*present |= API_MC_VCPU_COUNT;
+	}
+	rc = juint(e, prefix, o, "mem_size_mib", required, 0, UINT32_MAX, &v, &p);
+	if (rc)
+		return rc;
+	if (p) {
+		if (v == 0)
+			return jfail(e, prefix, "mem_size_mib",
+				     "The memory size (MiB) is invalid: it must be > 0.");
+		mc->mem_size_mib = (unsigned)v;
+		*present |= API_MC_MEM_SIZE_MIB;
+	}
+	rc = jbool(e, prefix, o, "smt", false, &mc->smt, &p);
+	if (rc)
+		return rc;
+	if (p)
+		*present |= API_MC_SMT;
+	rc = jbool(e, prefix, o, "track_dirty_pages", false, &mc->track_dirty_pages, &p);
+	if (rc)
+		return rc;
+	if (p)
+		*present |= API_MC_TRACK_DIRTY_PAGES;
+	int hp;
+	rc = jenum(e, prefix, o, "huge_pages", false, huge_pages_names, false, &hp, &p);
+	if (rc)
+		return rc;
+	if (p) {
+		mc->huge_pages = (enum huge_pages)hp;
+		*present |= API_MC_HUGE_PAGES;
+	}
+	/* Static CPU templates are not implemented: only "None" is accepted. */
+	static const char *const tmpl_none[] = {"None", NULL};
+	json_t *t = jget(o, "cpu_template");
+	if (t && (!json_is_string(t) || strcmp(json_string_value(t), "None") != 0)) {
+		int dummy;
+		rc = jenum(e, prefix, o, "cpu_template", false, tmpl_none, false, &dummy, NULL);
+		if (rc && json_is_string(t))
+			return jfail(e, prefix, "cpu_template",
+				     "CPU template \"%.32s\" is not supported by wisp (only \"None\")",
+				     json_string_value(t));
+		return rc;
+	}
+	return 0;
+}
+
+int obj_machine(const struct jerr *e, const char *prefix, const json_t *o,
+		struct machine_config *out)
+{
+	struct machine_config mc = {.vcpu_count = 1, .mem_size_mib = 128};
+	unsigned present = 0;
+	int rc = machine_fields(e, prefix, o, true, &mc, &present);
+	if (rc)
+		return rc;
+	rc = vmconfig_check_machine(&mc, prefix, e->buf, e->len);
+	if (rc)
+		return rc;
+	*out = mc;
+	return 0;
+}
+
+int obj_machine_patch(const struct jerr *e, const char *prefix, const json_t *o,
+		      struct api_machine_patch *out)
+{
+	struct api_machine_patch p = {0};
+	int rc = machine_fields(e, prefix, o, false, &p.mc, &p.present);
+	if (rc)
+		return rc;
+	/* Combinations that are wrong whatever the current config is. */
+	if ((p.present & API_MC_SMT) && (p.present & API_MC_VCPU_COUNT) && p.mc.smt &&
+	    p.mc.vcpu_count > 1 && (p.mc.vcpu_count & 1))
+		return jfail(e, prefix, "vcpu_count",
+			     "The vCPU number is invalid! The vCPU number can only be 1 or an even "
+			     "number when SMT is enabled (got %u).", p.mc.vcpu_count);
+	*out = p;
+	return 0;
+}
+
+int api_machine_patch_apply(struct machine_config *cur, const struct api_machine_patch *p,
+			    char *err, size_t errlen)
+{
+	struct machine_config mc = *cur;
+	if (p->present & API_MC_VCPU_COUNT)
+		mc.vcpu_count = p->mc.vcpu_count;
+	if (p->present & API_MC_MEM_SIZE_MIB)
+		mc.mem_size_mib = p->mc.mem_size_mib;
+	if (p->present & API_MC_SMT)
+		mc.smt = p->mc.smt;
+	if (p->present & API_MC_TRACK_DIRTY_PAGES)
+		mc.track_dirty_pages = p->mc.track_dirty_pages;
+	if (p->present & API_MC_HUGE_PAGES)
+		mc.huge_pages = p->mc.huge_pages;
+	int rc = vmconfig_check_machine(&mc, "machine-config", err, errlen);
+	if (rc)
+		return rc;
+	*cur = mc;
+	return 0;
+}
+
+json_t *obj_machine_json(const struct machine_config *mc)
+{
+	return json_pack("{s:I, s:I, s:b, s:b, s:s}", "vcpu_count", (json_int_t)mc->vcpu_count,
+			 "mem_size_mib", (json_int_t)mc->mem_size_mib, "smt", mc->smt,
+			 "track_dirty_pages", mc->track_dirty_pages, "huge_pages",
+			 api_huge_pages_name(mc->huge_pages));
+}
+
+/* ---------------- boot-source ---------------- */
+
+int obj_boot_source(const struct jerr *e, const char *prefix, const json_t *o,
+		    struct boot_source_config *out)
+{
+	static const char *const keys[] = {"kernel_image_path", "initrd_path", "boot_args", NULL};
+	struct boot_source_config *b = calloc(1, sizeof(*b));
+	if (!b)
+		return jfail(e, prefix, NULL, "out of memory");
+	int rc = jexpect_object(e, prefix, o);
+	if (!rc)
+		rc = jcheck_keys(e, prefix, o, keys, NULL);
+	if (!rc)
+		rc = jstring(e, prefix, o, "kernel_image_path", true, b->kernel_image_path,
+			     sizeof(b->kernel_image_path), NULL);
+	if (!rc && !b->kernel_image_path[0])
+		rc = jfail(e, prefix, "kernel_image_path", "must not be empty");
+	if (!rc)
+		rc = jstring(e, prefix, o, "initrd_path", false, b->initrd_path,
+			     sizeof(b->initrd_path), NULL);
+	if (!rc)
+		rc = jstring(e, prefix, o, "boot_args", false, b->boot_args, sizeof(b->boot_args),
+			     &b->has_boot_args);
+	if (!rc) {
+		b->set = true;
+		*out = *b;
+	}
+	free(b);
+	return rc;
+}
+
+json_t *obj_boot_source_json(const struct boot_source_config *b)
+{
+	json_t *o = json_pack("{s:s}", "kernel_image_path", b->kernel_image_path);
+	if (o && b->initrd_path[0])
+		json_object_set_new(o, "initrd_path", json_string(b->initrd_path));
+	if (o && b->has_boot_args)
+		json_object_set_new(o, "boot_args", json_string(b->boot_args));
+	return o;
+}
+
+/* ---------------- drives ---------------- */
+
+int obj_drive(const struct jerr *e, const char *prefix, const json_t *o,
+	      struct drive_config *out)
+{
+	static const char *const keys[] = {"drive_id", "path_on_host", "is_root_device",
+					   "is_read_only", "partuuid", "cache_type", "io_engine",
+					   NULL};
+	static const char *const unsupported[] = {"rate_limiter", "socket", NULL};
+	struct drive_config *d = calloc(1, sizeof(*d));
+	if (!d)
+		return jfail(e, prefix, NULL, "out of memory");
+	int ct = CACHE_UNSAFE, io = IO_ENGINE_SYNC;
+	int rc = jexpect_object(e, prefix, o);
+	if (!rc)
+		rc = jcheck_keys(e, prefix, o, keys, unsupported);
+	if (!rc)
+		rc = jstring(e, prefix, o, "drive_id", true, d->drive_id, sizeof(d->drive_id), NULL);
+	if (!rc)
+		rc = obj_check_id(e, prefix, "drive_id", d->drive_id);
+	if (!rc)
+		rc = jstring(e, prefix, o, "path_on_host", true, d->path_on_host,
+			     sizeof(d->path_on_host), NULL);
+	if (!rc && !d->path_on_host[0])
+		rc = jfail(e, prefix, "path_on_host", "must not be empty");
+	if (!rc)
+		rc = jbool(e, prefix, o, "is_root_device", true, &d->is_root_device, NULL);
+	if (!rc)
+		rc = jbool(e, prefix, o, "is_read_only", false, &d->is_read_only, NULL);
+	if (!rc)
+		rc = jstring(e, prefix, o, "partuuid", false, d->partuuid, sizeof(d->partuuid), NULL);
+	if (!rc)
+		rc = jenum(e, prefix, o, "cache_type", false, cache_type_names, false, &ct, NULL);
+	if (!rc)
+		rc = jenum(e, prefix, o, "io_engine", false, io_engine_names, false, &io, NULL);
+	if (!rc) {
+		d->cache_type = (enum cache_type)ct;
+		d->io_engine = (enum io_engine)io;
+		*out = *d;
+	}
+	free(d);
+	return rc;
+}
+
+int obj_drive_patch(const struct jerr *e, const char *prefix, const json_t *o,
+		    struct api_drive_patch *out)
+{
+	static const char *const keys[] = {"drive_id", "path_on_host", NULL};
+	static const char *const unsupported[] = {"rate_limiter", NULL};
+	struct api_drive_patch *p = calloc(1, sizeof(*p));
+	if (!p)
+		return jfail(e, prefix, NULL, "out of memory");
+	int rc = jexpect_object(e, prefix, o);
+	if (!rc)
+		rc = jcheck_keys(e, prefix, o, keys, unsupported);
+	if (!rc)
+		rc = jstring(e, prefix, o, "drive_id", true, p->drive_id, sizeof(p->drive_id), NULL);
+	if (!rc)
+		rc = obj_check_id(e, prefix, "drive_id", p->drive_id);
+	if (!rc)
+		rc = jstring(e, prefix, o, "path_on_host", false, p->path_on_host,
+			     sizeof(p->path_on_host), &p->has_path_on_host);
+	if (!rc && p->has_path_on_host && !p->path_on_host[0])
+		rc = jfail(e, prefix, "path_on_host", "must not be empty");
+	if (!rc)
+		*out = *p;
+	free(p);
+	return rc;
+}
+
+json_t *obj_drive_json(const struct drive_config *d)
+{
+	json_t *o = json_pack("{s:s, s:s, s:b, s:b, s:s, s:s}", "drive_id", d->drive_id,
+			      "path_on_host", d->path_on_host, "is_root_device", d->is_root_device,
+			      "is_read_only", d->is_read_only, "cache_type",
+			      api_cache_type_name(d->cache_type), "io_engine",
+			      api_io_engine_name(d->io_engine));
+	if (o && d->partuuid[0])
+		json_object_set_new(o, "partuuid", json_string(d->partuuid));
+	return o;
+}
+
+int vmconfig_find_drive(const struct vm_config *cfg, const char *drive_id)
+{
+	for (unsigned i = 0; i < cfg->nr_drives; i++)
+		if (strcmp(cfg->drives[i].drive_id, drive_id) == 0)
+			return (int)i;
+	return -1;
+}
+
+int vmconfig_put_drive(struct vm_config *cfg, const struct drive_config *d,
+		       char *err, size_t errlen)
+{
+	struct jerr e = {err, errlen};
+	int idx = vmconfig_find_drive(cfg, d->drive_id);
+	if (d->is_root_device) {
+		for (unsigned i = 0; i < cfg->nr_drives; i++)
+			if ((int)i != idx && cfg->drives[i].is_root_device)
+				return jfail(&e, "drives", NULL,
+					     "A root block device already exists (\"%s\"); "
+					     "\"%s\" cannot be a second one.",
+					     cfg->drives[i].drive_id, d->drive_id);
+	}
+	if (idx < 0) {
+		if (cfg->nr_drives >= VM_MAX_DRIVES)
+			return jfail(&e, "drives", NULL, "too many drives (at most %d)",
+				     VM_MAX_DRIVES);
+		idx = (int)cfg->nr_drives++;
+	}
+	cfg->drives[idx] = *d;
+	return 0;
+}
+
+/* ---------------- network-interfaces ---------------- */
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		unsigned v = 0;
+		for (int j = 0; j < 2; j++) {
+			char c = *s++;
+			unsigned d;
+			if (c >= '0' && c <= '9')
+				d = (unsigned)(c - '0');
+			else if (c >= 'a' && c <= 'f')
+				d = (unsigned)(c - 'a' + 10);
+			else if (c >= 'A' && c <= 'F')
+				d = (unsigned)(c - 'A' + 10);
+			else
+				return -EINVAL;
+			v = v * 16 + d;
+		}
+		mac[i] = (uint8_t)v;
+		if (i < 5 && *s++ != ':')
+			return -EINVAL;
+	}
+	return *s ? -EINVAL : 0;
+}
+
+int obj_net(const struct jerr *e, const char *prefix, const json_t *o, struct net_config *out)
+{
+	static const char *const keys[] = {"iface_id", "host_dev_name", "guest_mac", "mtu", NULL};
+	static const char *const unsupported[] = {"rx_rate_limiter", "tx_rate_limiter", NULL};
+	struct net_config n = {0};
+	char mac[32];
+	uint64_t mtu = 0;
+	bool has_mtu = false;
+	int rc = jexpect_object(e, prefix, o);
+	if (!rc)
+		rc = jcheck_keys(e, prefix, o, keys, unsupported);
+	if (!rc)
+		rc = jstring(e, prefix, o, "iface_id", true, n.iface_id, sizeof(n.iface_id), NULL);
+	if (!rc)
+		rc = obj_check_id(e, prefix, "iface_id", n.iface_id);
+	if (!rc)
+		rc = jstring(e, prefix, o, "host_dev_name", true, n.host_dev_name,
+			     sizeof(n.host_dev_name), NULL);
+	if (!rc && !n.host_dev_name[0])
+		rc = jfail(e, prefix, "host_dev_name", "must not be empty");
+	if (!rc && strchr(n.host_dev_name, '/'))
+		rc = jfail(e, prefix, "host_dev_name", "must not contain '/'");
+	if (!rc)
+		rc = jstring(e, prefix, o, "guest_mac", false, mac, sizeof(mac), &n.has_mac);
+	if (!rc && n.has_mac && parse_mac(mac, n.guest_mac))
+		rc = jfail(e, prefix, "guest_mac",
+			   "invalid MAC address \"%s\" (expected xx:xx:xx:xx:xx:xx)", mac);
+	if (!rc)
+		rc = juint(e, prefix, o, "mtu", false, 68, 65535, &mtu, &has_mtu);
+	if (!rc) {
+		n.mtu = has_mtu ? (uint16_t)mtu : 0;
+		*out = n;
+	}
+	return rc;
+}
+
+int obj_net_patch(const struct jerr *e, const char *prefix, const json_t *o,
+		  struct api_net_patch *out)
+{
+	static const char *const keys[] = {"iface_id", NULL};
+	static const char *const unsupported[] = {"rx_rate_limiter", "tx_rate_limiter", NULL};
+	struct api_net_patch p = {{0}};
+	int rc = jexpect_object(e, prefix, o);
+	if (!rc)
+		rc = jcheck_keys(e, prefix, o, keys, unsupported);
+	if (!rc)
+		rc = jstring(e, prefix, o, "iface_id", true, p.iface_id, sizeof(p.iface_id), NULL);
+	if (!rc)
+		rc = obj_check_id(e, prefix, "iface_id", p.iface_id);
+	if (!rc)
+		*out = p;
+	return rc;
+}
+
+json_t *obj_net_json(const struct net_config *n)
+{
+	json_t *o = json_pack("{s:s, s:s}", "iface_id", n->iface_id, "host_dev_name",
+			      n->host_dev_name);
+	if (o && n->has_mac) {
+		char mac[18];
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->guest_mac[0],
+			 n->guest_mac[1], n->guest_mac[2], n->guest_mac[3], n->guest_mac[4],
+			 n->guest_mac[5]);
+		json_object_set_new(o, "guest_mac", json_string(mac));
+	}
+	if (o && n->mtu)
+		json_object_set_new(o, "mtu", json_integer(n->mtu));
+	return o;
+}
+
+int vmconfig_find_net(const struct vm_config *cfg, const char *iface_id)
+{
+	for (unsigned i = 0; i < cfg->nr_nets; i++)
+		if (strcmp(cfg->nets[i].iface_id, iface_id) == 0)
+			return (int)i;
+	return -1;
+}
+
+int vmconfig_put_net(struct vm_config *cfg, const struct net_config *n,
+		     char *err, size_t errlen)
+{
+	struct jerr e = {err, errlen};
+	int idx = vmconfig_find_net(cfg, n->iface_id);
+	for (unsigned i = 0; i < cfg->nr_nets; i++) {
+		const struct net_config *o = &cfg->nets[i];
+		if ((int)i == idx)
+			continue;
+		if (strcmp(o->host_dev_name, n->host_dev_name) == 0)
+			return jfail(&e, "network-interfaces", NULL,
+				     "The host device name \"%s\" is already used by interface \"%s\".",
+				     n->host_dev_name, o->iface_id);
+		if (n->has_mac && o->has_mac && memcmp(o->guest_mac, n->guest_mac, 6) == 0)
+			return jfail(&e, "network-interfaces", NULL,
+				     "The guest MAC address is already used by interface \"%s\".",
+				     o->iface_id);
+	}
+	if (idx < 0) {
+		if (cfg->nr_nets >= VM_MAX_NETS)
+			return jfail(&e, "network-interfaces", NULL,
+				     "too many network interfaces (at most %d)", VM_MAX_NETS);
+		idx = (int)cfg->nr_nets++;
+	}
+	cfg->nets[idx] = *n;
+	return 0;
+}
+
+/* ---------------- logger / metrics ---------------- */
+
+int obj_logger(const struct jerr *e, const char *prefix, const json_t *o, struct api_logger *out)
+{
+	static const char *const keys[] = {"log_path", "level", "show_level", "show_log_origin",
+					   NULL};
+	static const char *const unsupported[] = {"module", NULL};
+	static const char *const levels_alias[] = {"Off", "Error", "Warn", "Info", "Debug",
+						   "Trace", NULL};
+	struct api_logger *l = calloc(1, sizeof(*l));
+	if (!l)
+		return jfail(e, prefix, NULL, "out of memory");
+	l->cfg.set = true;
+	l->cfg.level = LOG_INFO;
+	bool p;
+	int lvl;
+	int rc = jexpect_object(e, prefix, o);
+	if (!rc)
+		rc = jcheck_keys(e, prefix, o, keys, unsupported);
+	if (!rc)
+		rc = jstring(e, prefix, o, "log_path", false, l->cfg.log_path,
+			     sizeof(l->cfg.log_path), &p);
+	if (!rc && p) {
+		l->present |= API_LOG_PATH;
+		if (!l->cfg.log_path[0])
+			rc = jfail(e, prefix, "log_path", "must not be empty");
+	}
+	if (!rc) {
+		/* Case-insensitive, as Firecracker; "Warn" is an alias of "Warning". */
+		json_t *v = jget(o, "level");
+		if (v && json_is_string(v) &&
+		    jenum(e, prefix, o, "level", false, levels_alias, true, &lvl, NULL) == 0)
+			p = true;
+		else
+			rc = jenum(e, prefix, o, "level", false, log_level_names, true, &lvl, &p);
+		if (!rc && p) {
+			l->cfg.level = (enum log_level)lvl;
+			l->present |= API_LOG_LEVEL;
+		}
+	}
+	if (!rc)
+		rc = jbool(e, prefix, o, "show_level", false, &l->cfg.show_level, &p);
+	if (!rc && p)
+		l->present |= API_LOG_SHOW_LEVEL;
+	if (!rc)
+		rc = jbool(e, prefix, o, "show_log_origin", false, &l->cfg.show_log_origin, &p);
+	if (!rc && p)
+		l->present |= API_LOG_SHOW_LOG_ORIGIN;
+	if (!rc)
+		*out = *l;
+	free(l);
+	return rc;
+}
+
+json_t *obj_logger_json(const struct logger_config *l)
+{
+	json_t *o = json_pack("{s:s, s:b, s:b}", "level", api_log_level_name(l->level),
+			      "show_level", l->show_level, "show_log_origin", l->show_log_origin);
+	if (o && l->log_path[0])
+		json_object_set_new(o, "log_path", json_string(l->log_path));
+	return o;
+}
+
+int obj_metrics(const struct jerr *e, const char *prefix, const json_t *o,
+		struct metrics_config *out)
+{
+	static const char *const keys[] = {"metrics_path", "emit_id", NULL};
+	static const char *const unsupported[] = {"properties", NULL};
+	struct metrics_config *m = calloc(1, sizeof(*m));
+	if (!m)
+		return jfail(e, prefix, NULL, "out of memory");
+	bool emit_id = false;
+	int rc = jexpect_object(e, prefix, o);
+	if (!rc)
+		rc = jcheck_keys(e, prefix, o, keys, unsupported);
+	if (!rc)
+		rc = jstring(e, prefix, o, "metrics_path", true, m->metrics_path,
+			     sizeof(m->metrics_path), NULL);
+	if (!rc && !m->metrics_path[0])
+		rc = jfail(e, prefix, "metrics_path", "must not be empty");
+	if (!rc)
+		rc = jbool(e, prefix, o, "emit_id", false, &emit_id, NULL);
+	if (!rc && emit_id)
+		rc = jfail(e, prefix, "emit_id", "true is not supported by wisp");
+	if (!rc) {
+		m->set = true;
+		*out = *m;
+	}
+	free(m);
+	return rc;
+}
+
+json_t *obj_metrics_json(const struct metrics_config *m)
+{
+	return json_pack("{s:s}", "metrics_path", m->metrics_path);
+}
+
+/* ---------------- actions, vm ---------------- */
+
+int obj_action(const struct jerr *e, const char *prefix, const json_t *o, enum api_action *out)
+{
+	static const char *const keys[] = {"action_type", NULL};
+	static const char *const names[] = {"InstanceStart", "SendCtrlAltDel", "FlushMetrics", NULL};
+	int a;
+	int rc = jexpect_object(e, prefix, o);
+	if (!rc)
+		rc = jcheck_keys(e, prefix, o, keys, NULL);
+	if (!rc)
+		rc = jenum(e, prefix, o, "action_type", true, names, false, &a, NULL);
+	if (!rc)
+		*out = (enum api_action)a;
+	return rc;
+}
+
+int obj_vm_state(const struct jerr *e, const char *prefix, const json_t *o,
+		 enum api_vm_state *out)
+{
+	static const char *const keys[] = {"state", NULL};
+	static const char *const names[] = {"Paused", "Resumed", NULL};
+	int s;
+	int rc = jexpect_object(e, prefix, o);
+	if (!rc)
+		rc = jcheck_keys(e, prefix, o, keys, NULL);
+	if (!rc)
+		rc = jenum(e, prefix, o, "state", true, names, false, &s, NULL);
+	if (!rc)
+		*out = (enum api_vm_state)s;
+	return rc;
+}

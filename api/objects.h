@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * objects.h — one parser/validator per API object (private to api/).
+ * Used both by the config document (api/vmconfig.c) and by the REST
+ * routes (api/route.c), so a field is checked the same way everywhere.
+ * `prefix` names the object in error messages ("machine-config",
+ * "drives[0]", ...). Each returns 0 or -EINVAL with the message in e.
+ */
+#ifndef WISP_API_OBJECTS_H
+#define WISP_API_OBJECTS_H
+
+#include "api.h"
+#include "jfield.h"
+
+/* Full machine config (PUT and the document): vcpu_count and mem_size_mib
+ * required; absent optional fields get their defaults. */
+int obj_machine(const struct jerr *e, const char *prefix, const json_t *o,
+		struct machine_config *out);
+/* PATCH: every field optional; checks each given field alone. */
+int obj_machine_patch(const struct jerr *e, const char *prefix, const json_t *o,
+		      struct api_machine_patch *out);
+int obj_boot_source(const struct jerr *e, const char *prefix, const json_t *o,
+		    struct boot_source_config *out);
+int obj_drive(const struct jerr *e, const char *prefix, const json_t *o,
+	      struct drive_config *out);
+int obj_drive_patch(const struct jerr *e, const char *prefix, const json_t *o,
+		    struct api_drive_patch *out);
+int obj_net(const struct jerr *e, const char *prefix, const json_t *o, struct net_config *out);
+int obj_net_patch(const struct jerr *e, const char *prefix, const json_t *o,
+		  struct api_net_patch *out);
+int obj_logger(const struct jerr *e, const char *prefix, const json_t *o, struct api_logger *out);
+int obj_metrics(const struct jerr *e, const char *prefix, const json_t *o,
+		struct metrics_config *out);
+int obj_action(const struct jerr *e, const char *prefix, const json_t *o, enum api_action *out);
+int obj_vm_state(const struct jerr *e, const char *prefix, const json_t *o,
+		 enum api_vm_state *out);
+
+/* JSON values of the objects (new references). */
+json_t *obj_machine_json(const struct machine_config *mc);
+json_t *obj_boot_source_json(const struct boot_source_config *b);
+json_t *obj_drive_json(const struct drive_config *d);
+json_t *obj_net_json(const struct net_config *n);
+json_t *obj_logger_json(const struct logger_config *l);
+json_t *obj_metrics_json(const struct metrics_config *m);
+
+/* An id (drive_id, iface_id): 1..64 printable ASCII characters, no '/'. */
+int obj_check_id(const struct jerr *e, const char *prefix, const char *key, const char *id);
+
+#endif

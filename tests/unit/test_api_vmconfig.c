@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_api_vmconfig.c — the config document: parse, round-trip, rejections. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+
+static char err[1024];
+static struct vm_config cfg;
+
+static int parse(const char *doc)
+{
+	err[0] = '\0';
+	vm_config_init(&cfg);
+	return vmconfig_parse(doc, strlen(doc), &cfg, err, sizeof(err));
+}
+
+#define REJECT(doc, msg)                                                                    \
+	do {                                                                                 \
+		ck_assert_int_eq(parse(doc), -EINVAL);                                       \
+		ck_assert_msg(strstr(err, msg), "error '%s' lacks '%s'", err, msg);          \
+	} while (0)
+
+static const char *full_doc =
+	"{\"boot-source\": {\"kernel_image_path\": \"/k\", \"initrd_path\": \"/i\","
+	" \"boot_args\": \"console=ttyS0\"},"
+	" \"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 256, \"smt\": true,"
+	"   \"track_dirty_pages\": true, \"huge_pages\": \"2M\"},"
+	" \"drives\": [{\"drive_id\": \"rootfs\", \"path_on_host\": \"/r.ext4\","
+	"   \"is_root_device\": true, \"is_read_only\": true, \"partuuid\": \"abc\","
+	"   \"cache_type\": \"Writeback\", \"io_engine\": \"Async\"},"
+	"   {\"drive_id\": \"data\", \"path_on_host\": \"/d\", \"is_root_device\": false}],"
+	" \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\","
+	"   \"guest_mac\": \"AA:FC:00:00:00:01\", \"mtu\": 1500}],"
+	" \"logger\": {\"log_path\": \"/l\", \"level\": \"debug\", \"show_level\": true},"
+	" \"metrics\": {\"metrics_path\": \"/m\"}}";
+
+START_TEST(full_document)
+{
+	ck_assert_int_eq(parse(full_doc), 0);
+	ck_assert(cfg.boot.set);
+	ck_assert_str_eq(cfg.boot.kernel_image_path, "/k");
+	ck_assert_str_eq(cfg.boot.initrd_path, "/i");
+	ck_assert(cfg.boot.has_boot_args);
+	ck_assert_str_eq(cfg.boot.boot_args, "console=ttyS0");
+	ck_assert_uint_eq(cfg.machine.vcpu_count, 2);
+	ck_assert_uint_eq(cfg.machine.mem_size_mib, 256);
+	ck_assert(cfg.machine.smt && cfg.machine.track_dirty_pages);
+	ck_assert_int_eq(cfg.machine.huge_pages, HUGE_PAGES_2M);
+	ck_assert_uint_eq(cfg.nr_drives, 2);
+	ck_assert_str_eq(cfg.drives[0].drive_id, "rootfs");
+	ck_assert(cfg.drives[0].is_root_device && cfg.drives[0].is_read_only);
+	ck_assert_str_eq(cfg.drives[0].partuuid, "abc");
+	ck_assert_int_eq(cfg.drives[0].cache_type, CACHE_WRITEBACK);
+	ck_assert_int_eq(cfg.drives[0].io_engine, IO_ENGINE_ASYNC);
+	ck_assert_int_eq(cfg.drives[1].cache_type, CACHE_UNSAFE);
+	ck_assert(!cfg.drives[1].is_read_only);
+	ck_assert_uint_eq(cfg.nr_nets, 1);
+	ck_assert(cfg.nets[0].has_mac);
+	ck_assert_uint_eq(cfg.nets[0].guest_mac[0], 0xaa);
+	ck_assert_uint_eq(cfg.nets[0].guest_mac[5], 0x01);
+	ck_assert_uint_eq(cfg.nets[0].mtu, 1500);
+	ck_assert(cfg.logger.set);
+	ck_assert_int_eq(cfg.logger.level, LOG_DEBUG);
+	ck_assert(cfg.logger.show_level && !cfg.logger.show_log_origin);
+	ck_assert(cfg.metrics.set);
+	ck_assert_str_eq(cfg.metrics.metrics_path, "/m");
+}
+END_TEST
+
+START_TEST(round_trip)
+{
+	ck_assert_int_eq(parse(full_doc), 0);
+	struct vm_config *a = malloc(sizeof(*a));
+	memcpy(a, &cfg, sizeof(cfg));
+	char *json = vmconfig_to_json(a);
+	ck_assert_ptr_nonnull(json);
+	ck_assert_int_eq(parse(json), 0);
+	ck_assert_int_eq(memcmp(a, &cfg, sizeof(cfg)), 0);
+	/* And once more: the text is stable. */
+	char *json2 = vmconfig_to_json(&cfg);
+	ck_assert_str_eq(json, json2);
+	free(json);
+	free(json2);
+	/* The default config round-trips too. */
+	vm_config_init(a);
+	json = vmconfig_to_json(a);
+	ck_assert_int_eq(parse(json), 0);
+	ck_assert_int_eq(memcmp(a, &cfg, sizeof(cfg)), 0);
+	free(json);
+	free(a);
+}
+END_TEST
+
+START_TEST(minimal_and_nulls)
+{
+	ck_assert_int_eq(parse("{}"), 0);
+	ck_assert(!cfg.boot.set);
+	ck_assert_uint_eq(cfg.machine.vcpu_count, 1);
+	ck_assert_uint_eq(cfg.machine.mem_size_mib, 128);
+	/* A Firecracker GET /vm/config document has nulls for absent parts. */
+	ck_assert_int_eq(parse("{\"balloon\": null, \"vsock\": null, \"mmds-config\": null,"
+			       " \"entropy\": null, \"cpu-config\": null, \"logger\": null,"
+			       " \"boot-source\": {\"kernel_image_path\": \"k\", \"initrd_path\": null},"
+			       " \"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"p\","
+			       " \"is_root_device\": false, \"rate_limiter\": null}]}"), 0);
+	ck_assert(cfg.boot.set);
+	ck_assert(!cfg.boot.has_boot_args);
+	ck_assert_str_eq(cfg.boot.initrd_path, "");
+	ck_assert(!cfg.logger.set);
+}
+END_TEST
+
+START_TEST(rejections)
+{
+	REJECT("", "empty document");
+	REJECT("{", "Invalid JSON");
+	REJECT("[]", "expected a JSON object");
+	REJECT("{\"a\":1, \"a\":2}", "duplicate");
+	REJECT("{\"machine-confg\": {}}", "machine-confg: unknown field");
+	REJECT("{\"balloon\": {\"amount_mib\": 1}}", "balloon: is not supported");
+	REJECT("{\"vsock\": {}}", "vsock: is not supported");
+	REJECT("{\"mmds-config\": {}}", "mmds-config: is not supported");
+	REJECT("{\"entropy\": {}}", "entropy: is not supported");
+	REJECT("{\"cpu-config\": {}}", "cpu-config: is not supported");
+	REJECT("{\"pmem\": []}", "pmem: is not supported");
+	REJECT("{\"memory-hotplug\": {}}", "memory-hotplug: is not supported");
+	REJECT("{\"serial\": {}}", "serial: is not supported");
+	/* machine-config */
+	REJECT("{\"machine-config\": {\"vcpu_cont\": 1, \"mem_size_mib\": 1}}",
+	       "machine-config.vcpu_cont: unknown field");
+	REJECT("{\"machine-config\": {\"vcpu_count\": \"1\", \"mem_size_mib\": 1}}",
+	       "machine-config.vcpu_count: expected an integer");
+	REJECT("{\"machine-config\": {\"vcpu_count\": 1.5, \"mem_size_mib\": 1}}",
+	       "machine-config.vcpu_count: expected an integer");
+	REJECT("{\"machine-config\": {\"vcpu_count\": 0, \"mem_size_mib\": 1}}",
+	       "machine-config.vcpu_count: The vCPU number is invalid");
+	REJECT("{\"machine-config\": {\"vcpu_count\": 33, \"mem_size_mib\": 1}}",
+	       "machine-config.vcpu_count: The vCPU number is invalid");
+	REJECT("{\"machine-config\": {\"vcpu_count\": -1, \"mem_size_mib\": 1}}",
+	       "machine-config.vcpu_count: out of range");
+	REJECT("{\"machine-config\": {\"vcpu_count\": 3, \"mem_size_mib\": 1, \"smt\": true}}",
+	       "can only be 1 or an even number when SMT is enabled");
+	REJECT("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 0}}",
+	       "machine-config.mem_size_mib: The memory size (MiB) is invalid");
+	REJECT("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 4294967296}}",
+	       "machine-config.mem_size_mib: out of range");
+	REJECT("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 99999999999999999999999}}",
+	       "Invalid JSON");
+	REJECT("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 3, \"huge_pages\": \"2M\"}}",
+	       "machine-config.mem_size_mib: The memory size (MiB) must be a multiple of 2");
+	REJECT("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 4, \"huge_pages\": \"1G\"}}",
+	       "machine-config.huge_pages: invalid value \"1G\"");
+	REJECT("{\"machine-config\": {\"mem_size_mib\": 4}}",
+	       "machine-config.vcpu_count: missing required field");
+	REJECT("{\"machine-config\": {\"vcpu_count\": 1}}",
+	       "machine-config.mem_size_mib: missing required field");
+	REJECT("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 4, \"smt\": 1}}",
+	       "machine-config.smt: expected a boolean");
+	REJECT("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 4, \"cpu_template\": \"T2\"}}",
+	       "machine-config.cpu_template: CPU template \"T2\" is not supported");
+	REJECT("{\"machine-config\": 5}", "machine-config: expected an object");
+	/* boot-source */
+	REJECT("{\"boot-source\": {}}", "boot-source.kernel_image_path: missing required field");
+	REJECT("{\"boot-source\": {\"kernel_image_path\": \"\"}}",
+	       "boot-source.kernel_image_path: must not be empty");
+	REJECT("{\"boot-source\": {\"kernel_image_path\": 3}}",
+	       "boot-source.kernel_image_path: expected a string");
+	REJECT("{\"boot-source\": {\"kernel_image_path\": \"k\", \"bootargs\": \"\"}}",
+	       "boot-source.bootargs: unknown field");
+	/* drives */
+	REJECT("{\"drives\": {}}", "drives: expected an array");
+	REJECT("{\"drives\": [{\"path_on_host\": \"p\", \"is_root_device\": true}]}",
+	       "drives[0].drive_id: missing required field");
+	REJECT("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"p\"}]}",
+	       "drives[0].is_root_device: missing required field");
+	REJECT("{\"drives\": [{\"drive_id\": \"a\", \"is_root_device\": true}]}",
+	       "drives[0].path_on_host: missing required field");
+	REJECT("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"p\", \"is_root_device\": true},"
+	       "{\"drive_id\": \"b\", \"path_on_host\": \"p\", \"is_root_device\": true}]}",
+	       "A root block device already exists");
+	REJECT("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"p\", \"is_root_device\": true},"
+	       "{\"drive_id\": \"a\", \"path_on_host\": \"p\", \"is_root_device\": false}]}",
+	       "drives[1].drive_id: duplicate drive id \"a\"");
+	REJECT("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"p\", \"is_root_device\": true,"
+	       " \"cache_type\": \"unsafe\"}]}", "drives[0].cache_type: invalid value");
+	REJECT("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"p\", \"is_root_device\": true,"
+	       " \"io_engine\": \"Uring\"}]}", "drives[0].io_engine: invalid value");
+	REJECT("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"p\", \"is_root_device\": true,"
+	       " \"rate_limiter\": {}}]}", "drives[0].rate_limiter: is not supported by wisp");
+	REJECT("{\"drives\": [{\"drive_id\": \"a/b\", \"path_on_host\": \"p\", \"is_root_device\": true}]}",
+	       "drives[0].drive_id: invalid character");
+	REJECT("{\"drives\": [{\"drive_id\": "
+	       "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+	       " \"path_on_host\": \"p\", \"is_root_device\": true}]}",
+	       "drives[0].drive_id: too long");
+	/* network-interfaces */
+	REJECT("{\"network-interfaces\": [{\"host_dev_name\": \"tap0\"}]}",
+	       "network-interfaces[0].iface_id: missing required field");
+	REJECT("{\"network-interfaces\": [{\"iface_id\": \"e\"}]}",
+	       "network-interfaces[0].host_dev_name: missing required field");
+	REJECT("{\"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"tap0123456789abcdef\"}]}",
+	       "network-interfaces[0].host_dev_name: too long");
+	REJECT("{\"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"t\", \"guest_mac\": \"aa:bb\"}]}",
+	       "network-interfaces[0].guest_mac: invalid MAC address");
+	REJECT("{\"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"t\","
+	       " \"guest_mac\": \"aa:bb:cc:dd:ee:fg\"}]}", "guest_mac: invalid MAC address");
+	REJECT("{\"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"t\", \"mtu\": 67}]}",
+	       "network-interfaces[0].mtu: out of range");
+	REJECT("{\"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"t\", \"mtu\": 65536}]}",
+	       "network-interfaces[0].mtu: out of range");
+	REJECT("{\"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"t\"},"
+	       "{\"iface_id\": \"e\", \"host_dev_name\": \"u\"}]}",
+	       "network-interfaces[1].iface_id: duplicate interface id");
+	REJECT("{\"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"t\"},"
+	       "{\"iface_id\": \"f\", \"host_dev_name\": \"t\"}]}",
+	       "host device name \"t\" is already used");
+	REJECT("{\"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"t\","
+	       " \"rx_rate_limiter\": {}}]}", "rx_rate_limiter: is not supported");
+	/* logger / metrics */
+	REJECT("{\"logger\": {\"level\": \"Loud\"}}", "logger.level: invalid value \"Loud\"");
+	REJECT("{\"logger\": {\"module\": \"x\"}}", "logger.module: is not supported");
+	REJECT("{\"metrics\": {}}", "metrics.metrics_path: missing required field");
+	REJECT("{\"metrics\": {\"metrics_path\": \"m\", \"x\": 1}}", "metrics.x: unknown field");
+}
+END_TEST
+
+START_TEST(long_strings)
+{
+	size_t n = VM_PATH_MAX + 100;
+	char *doc = malloc(n + 100);
+	int off = sprintf(doc, "{\"boot-source\": {\"kernel_image_path\": \"");
+	memset(doc + off, 'k', VM_PATH_MAX);
+	strcpy(doc + off + VM_PATH_MAX, "\"}}");
+	REJECT(doc, "boot-source.kernel_image_path: too long (4096 bytes, at most 4095)");
+	/* The longest allowed fits. */
+	doc[off + VM_PATH_MAX - 1] = '"';
+	strcpy(doc + off + VM_PATH_MAX, "}}");
+	ck_assert_int_eq(parse(doc), 0);
+	ck_assert_uint_eq(strlen(cfg.boot.kernel_image_path), VM_PATH_MAX - 1);
+	free(doc);
+}
+END_TEST
+
+START_TEST(error_leaves_output_untouched)
+{
+	vm_config_init(&cfg);
+	cfg.machine.vcpu_count = 7;
+	const char *bad = "{\"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 0}}";
+	ck_assert_int_eq(vmconfig_parse(bad, strlen(bad), &cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_uint_eq(cfg.machine.vcpu_count, 7);
+}
+END_TEST
+
+START_TEST(load_file)
+{
+	ck_assert_int_eq(vmconfig_load_file("/nonexistent/vm.json", &cfg, err, sizeof(err)), -ENOENT);
+	ck_assert_str_eq(err, "/nonexistent/vm.json: No such file or directory");
+	char path[] = "/tmp/wisp-test-vmconfig-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	const char *doc = "{\"machine-config\": {\"vcpu_count\": 4, \"mem_size_mib\": 64}}";
+	ck_assert_int_eq(write(fd, doc, strlen(doc)), (ssize_t)strlen(doc));
+	close(fd);
+	ck_assert_int_eq(vmconfig_load_file(path, &cfg, err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.machine.vcpu_count, 4);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	ck_assert_int_eq(write(fd, "{\"x\": 1}", 8), 8);
+	close(fd);
+	ck_assert_int_eq(vmconfig_load_file(path, &cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, path) && strstr(err, "x: unknown field"), "%s", err);
+	unlink(path);
+	ck_assert_int_eq(vmconfig_load_file("/tmp", &cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "/tmp: not a regular file");
+}
+END_TEST
+
+START_TEST(put_drive_and_net)
+{
+	vm_config_init(&cfg);
+	struct drive_config d = {.drive_id = "root", .path_on_host = "/a", .is_root_device = true};
+	ck_assert_int_eq(vmconfig_put_drive(&cfg, &d, err, sizeof(err)), 0);
+	/* Updating the root device in place is fine. */
+	strcpy(d.path_on_host, "/b");
+	ck_assert_int_eq(vmconfig_put_drive(&cfg, &d, err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.nr_drives, 1);
+	ck_assert_str_eq(cfg.drives[0].path_on_host, "/b");
+	struct drive_config d2 = d;
+	strcpy(d2.drive_id, "root2");
+	ck_assert_int_eq(vmconfig_put_drive(&cfg, &d2, err, sizeof(err)), -EINVAL);
+	ck_assert(strstr(err, "A root block device already exists"));
+	d2.is_root_device = false;
+	for (int i = 0; i < VM_MAX_DRIVES - 1; i++) {
+		snprintf(d2.drive_id, sizeof(d2.drive_id), "d%d", i);
+		ck_assert_int_eq(vmconfig_put_drive(&cfg, &d2, err, sizeof(err)), 0);
+	}
+	strcpy(d2.drive_id, "one-too-many");
+	ck_assert_int_eq(vmconfig_put_drive(&cfg, &d2, err, sizeof(err)), -EINVAL);
+	ck_assert(strstr(err, "too many drives"));
+
+	struct net_config n = {.iface_id = "eth0", .host_dev_name = "tap0", .has_mac = true,
+			       .guest_mac = {1, 2, 3, 4, 5, 6}};
+	ck_assert_int_eq(vmconfig_put_net(&cfg, &n, err, sizeof(err)), 0);
+	struct net_config n2 = n;
+	strcpy(n2.iface_id, "eth1");
+	strcpy(n2.host_dev_name, "tap1");
+	ck_assert_int_eq(vmconfig_put_net(&cfg, &n2, err, sizeof(err)), -EINVAL);
+	ck_assert(strstr(err, "guest MAC address is already used by interface \"eth0\""));
+	n2.has_mac = false;
+	ck_assert_int_eq(vmconfig_put_net(&cfg, &n2, err, sizeof(err)), 0);
+	ck_assert_int_eq(vmconfig_find_net(&cfg, "eth1"), 1);
+}
+END_TEST
+
+START_TEST(machine_patch)
+{
+	struct machine_config mc = {.vcpu_count = 3, .mem_size_mib = 128};
+	struct api_machine_patch p = {.present = API_MC_SMT, .mc = {.smt = true}};
+	ck_assert_int_eq(api_machine_patch_apply(&mc, &p, err, sizeof(err)), -EINVAL);
+	ck_assert(strstr(err, "machine-config.vcpu_count: The vCPU number is invalid"));
+	ck_assert(!mc.smt);
+	p.present |= API_MC_VCPU_COUNT;
+	p.mc.vcpu_count = 4;
+	ck_assert_int_eq(api_machine_patch_apply(&mc, &p, err, sizeof(err)), 0);
+	ck_assert(mc.smt);
+	ck_assert_uint_eq(mc.vcpu_count, 4);
+	ck_assert_uint_eq(mc.mem_size_mib, 128);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("api_vmconfig");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, full_document);
+	tcase_add_test(tc, round_trip);
+	tcase_add_test(tc, minimal_and_nulls);
+	tcase_add_test(tc, rejections);
+	tcase_add_test(tc, long_strings);
+	tcase_add_test(tc, error_leaves_output_untouched);
+	tcase_add_test(tc, load_file);
+	tcase_add_test(tc, put_drive_and_net);
+	tcase_add_test(tc, machine_patch);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
