@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * harness.h — integration-test helpers: spawn build/wisp (or any program)
+ * with pipes, wait for output lines with a timeout, send input and signals,
+ * collect the exit status. Used by the Check programs in this directory.
+ */
+#ifndef WISP_TEST_HARNESS_H
+#define WISP_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct strbuf {
+	char *data;
+	size_t len, cap;
+};
+
+struct proc {
+	pid_t pid;
+	int in_fd, out_fd, err_fd;   /* -1 once closed */
+	struct strbuf out, err;      /* everything read so far */
+	bool exited;
+	int status;                  /* exit code, or 128+signal */
+};
+
+/* Path of a file in the build directory (WISP_BUILD_DIR, set by ctest). */
+const char *build_path(const char *name);
+/* A fresh temporary directory for this test, removed by tmpdir_cleanup(). */
+const char *tmpdir_make(void);
+void tmpdir_cleanup(void);
+/* Write `text` to <tmpdir>/<name>; returns the path (static storage per call
+ * is not kept: copy it). */
+char *write_tmp_file(const char *name, const char *text);
+
+int proc_spawn(struct proc *p, char *const argv[]);
+/* Read output until `needle` appears in stdout or stderr (returns true) or
+ * the process exits / timeout_ms passes (false). */
+bool proc_wait_for(struct proc *p, const char *needle, int timeout_ms);
+int proc_send(struct proc *p, const void *data, size_t len);
+void proc_close_stdin(struct proc *p);
+void proc_signal(struct proc *p, int sig);
+/* Wait for exit (reading output meanwhile); on timeout kill -9 and return
+ * false. p->status holds the result. */
+bool proc_finish(struct proc *p, int timeout_ms);
+void proc_free(struct proc *p);
+
+/* Run to completion with stdin closed. */
+bool proc_run(struct proc *p, char *const argv[], int timeout_ms);
+
+/* Boot the test guest with `boot_args` through --config-file (1 vCPU unless
+ * json_machine gives a machine-config object), with extra wisp arguments. */
+char *guest_config(const char *boot_args, const char *machine_json, const char *extra_json);
+
+/* Count occurrences of a substring. */
+int count_substr(const char *hay, const char *needle);
+
+#endif

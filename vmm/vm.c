@@ -1,0 +1,566 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vm.c — build a VM from a validated configuration: KVM VM with in-kernel
+ * irqchip and PIT, guest RAM split around the MMIO gap, legacy devices,
+ * virtio devices, kernel/initrd and boot structures, vCPUs; then run,
+ * pause, resume and stop it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "boot.h"
+#include "vm.h"
+#ifdef WISP_HAVE_VIRTIO
+#include "virtio.h"
+#endif
+
+#define KVM_TSS_ADDRESS      0xfffbd000ULL
+#define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
+
+#define ERR(...) snprintf(err, errlen, __VA_ARGS__)
+
+const struct guest_mem *vm_guest_mem(struct vm *vm) { return &vm->mem; }
+struct evloop *vm_evloop(struct vm *vm) { return vm->loop; }
+
+int vm_irqfd(struct vm *vm, unsigned gsi)
+{
+	struct kvm_irqfd irqfd = { .gsi = gsi };
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	if (fd < 0) {
+		log_error("eventfd for IRQ %u: %s", gsi, strerror(errno));
+		return -errno;
+	}
+	irqfd.fd = (uint32_t)fd;
+	if (ioctl(vm->fd, KVM_IRQFD, &irqfd) < 0) {
+		int err = -errno;
+
+		log_error("KVM_IRQFD for IRQ %u: %s", gsi, strerror(errno));
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, bool match_data, uint64_t datamatch)
+{
+	struct kvm_ioeventfd io = {
+		.addr = addr, .len = len, .datamatch = datamatch,
+		.flags = match_data ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0,
+	};
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	if (fd < 0) {
+		log_error("eventfd for ioeventfd 0x%llx: %s", (unsigned long long)addr, strerror(errno));
+		return -errno;
+	}
+	io.fd = fd;
+	if (ioctl(vm->fd, KVM_IOEVENTFD, &io) < 0) {
+		int err = -errno;
+
+		log_error("KVM_IOEVENTFD at 0x%llx: %s", (unsigned long long)addr, strerror(errno));
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+void vm_request_exit(struct vm *vm, int code)
+{
+	int expected = -1;
+	uint64_t one = 1;
+
+	atomic_compare_exchange_strong(&vm->exit_code, &expected, code);
+	if (write(vm->exit_efd, &one, sizeof(one)) < 0)
+		log_debug("exit eventfd: %s", strerror(errno));
+}
+
+void vm_log_unknown(struct vm *vm, enum bus_kind kind, uint64_t addr, unsigned len, bool write)
+{
+	uint64_t key = (addr << 1) | (kind == BUS_MMIO);
+	bool first = true;
+
+	if (log_get_level() < LOG_DEBUG)
+		return;
+	pthread_mutex_lock(&vm->unknown_lock);
+	for (unsigned i = 0; i < vm->nr_unknown_seen; i++)
+		if (vm->unknown_seen[i] == key)
+			first = false;
+	if (first && vm->nr_unknown_seen < 64)
+		vm->unknown_seen[vm->nr_unknown_seen++] = key;
+	else
+		first = false;
+	pthread_mutex_unlock(&vm->unknown_lock);
+	if (first)
+		log_debug("unhandled %s %s at 0x%llx (%u bytes)%s", kind == BUS_MMIO ? "MMIO" : "port",
+			  write ? "write" : "read", (unsigned long long)addr, len,
+			  write ? "" : ", reads as all-ones");
+}
+
+/* ---------------- memory ---------------- */
+static int setup_memory(struct vm *vm, char *err, size_t errlen)
+{
+	const struct machine_config *mc = &vm->cfg.machine;
+	uint64_t size = (uint64_t)mc->mem_size_mib << 20;
+	struct guest_region layout[2];
+	unsigned n = guest_mem_layout(size, layout);
+
+	for (unsigned i = 0; i < n; i++) {
+		int flags = MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE;
+		struct kvm_userspace_memory_region r = { 0 };
+		void *p;
+
+		if (mc->huge_pages == HUGE_PAGES_2M)
+			flags |= MAP_HUGETLB | (21 << MAP_HUGE_SHIFT);
+		p = mmap(NULL, layout[i].size, PROT_READ | PROT_WRITE, flags, -1, 0);
+		if (p == MAP_FAILED) {
+			ERR("machine-config.mem_size_mib: cannot map %llu MiB of guest memory: %s",
+			    (unsigned long long)(layout[i].size >> 20), strerror(errno));
+			return -ENOMEM;
+		}
+		if (mc->huge_pages == HUGE_PAGES_TRANSPARENT)
+			madvise(p, layout[i].size, MADV_HUGEPAGE);
+		vm->mem.regions[i] = layout[i];
+		vm->mem.regions[i].hva = p;
+		vm->mem.nr_regions = i + 1;
+
+		r.slot = i;
+		r.flags = mc->track_dirty_pages ? KVM_MEM_LOG_DIRTY_PAGES : 0;
+		r.guest_phys_addr = layout[i].gpa;
+		r.memory_size = layout[i].size;
+		r.userspace_addr = (uint64_t)(uintptr_t)p;
+		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+			ERR("KVM_SET_USER_MEMORY_REGION slot %u: %s", i, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+/* ---------------- files ---------------- */
+struct mapped_file {
+	uint8_t *data;
+	size_t len;
+};
+
+static int map_file(const char *field, const char *path, struct mapped_file *f, char *err,
+		    size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	f->data = NULL;
+	f->len = 0;
+	if (fd < 0) {
+		ERR("%s: cannot open %s: %s", field, path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		ERR("%s: %s is not a regular file", field, path);
+		close(fd);
+		return -EINVAL;
+	}
+	if (st.st_size == 0) {
+		ERR("%s: %s is empty", field, path);
+		close(fd);
+		return -EINVAL;
+	}
+	f->data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (f->data == MAP_FAILED) {
+		f->data = NULL;
+		ERR("%s: cannot read %s: %s", field, path, strerror(errno));
+		return -EIO;
+	}
+	f->len = (size_t)st.st_size;
+	return 0;
+}
+
+static void unmap_file(struct mapped_file *f)
+{
+	if (f->data)
+		munmap(f->data, f->len);
+	f->data = NULL;
+}
+
+/* ---------------- boot ---------------- */
+static int build_cmdline(struct vm *vm, struct cmdline *cl, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = &vm->cfg;
+
+	cmdline_init(cl);
+	if (cmdline_append(cl, cfg->boot.has_boot_args ? cfg->boot.boot_args : DEFAULT_KERNEL_CMDLINE) < 0)
+		goto too_long;
+	for (unsigned i = 0; i < cfg->nr_drives; i++) {
+		const struct drive_config *d = &cfg->drives[i];
+
+		if (d->is_root_device &&
+		    cmdline_add_root(cl, i, d->partuuid[0] ? d->partuuid : NULL, d->is_read_only) < 0)
+			goto too_long;
+	}
+#ifdef WISP_HAVE_VIRTIO
+	for (unsigned i = 0; i < virtio_devices_count(vm->virtio); i++) {
+		uint64_t addr;
+		unsigned irq;
+
+		virtio_devices_get(vm->virtio, i, &addr, &irq);
+		if (cmdline_add_virtio_mmio(cl, addr, VIRTIO_MMIO_SIZE, irq) < 0)
+			goto too_long;
+	}
+#endif
+	return 0;
+too_long:
+	ERR("boot-source.boot_args: the kernel command line is longer than %d bytes", VM_CMDLINE_MAX - 1);
+	return -E2BIG;
+}
+
+static int load_boot_image(struct vm *vm, struct kernel_info *ki, char *err, size_t errlen)
+{
+	const struct boot_source_config *bs = &vm->cfg.boot;
+	struct mapped_file kernel, initrd = { 0 };
+	struct boot_layout bl = { .cmdline_addr = CMDLINE_ADDR };
+	struct cmdline cl;
+	uint64_t gdt[4];
+	char why[256] = "";
+	int r;
+
+	r = map_file("boot-source.kernel_image_path", bs->kernel_image_path, &kernel, err, errlen);
+	if (r < 0)
+		return r;
+	r = kernel_load(&vm->mem, kernel.data, kernel.len, ki, why, sizeof(why));
+	unmap_file(&kernel);
+	if (r < 0) {
+		ERR("boot-source.kernel_image_path: %s: %s", bs->kernel_image_path, why);
+		return r;
+	}
+	if (bs->initrd_path[0]) {
+		r = map_file("boot-source.initrd_path", bs->initrd_path, &initrd, err, errlen);
+		if (r < 0)
+			return r;
+		r = initrd_place(&vm->mem, ki, initrd.len, &bl.initrd_addr, why, sizeof(why));
+		if (r == 0)
+			r = guest_mem_write(&vm->mem, bl.initrd_addr, initrd.data, initrd.len);
+		unmap_file(&initrd);
+		if (r < 0) {
+			ERR("boot-source.initrd_path: %s: %s", bs->initrd_path,
+			    why[0] ? why : "does not fit in guest memory");
+			return r;
+		}
+		bl.initrd_size = initrd.len;
+	}
+	r = build_cmdline(vm, &cl, err, errlen);
+	if (r < 0)
+		return r;
+	bl.cmdline_len = cl.len;
+
+	if (ki->has_pvh)
+		r = pvh_write(&vm->mem, &bl, cl.buf);
+	else
+		r = bootparams_write(&vm->mem, ki, &bl, cl.buf);
+	if (r < 0) {
+		ERR("boot-source: cannot write the %s boot structures (%s)",
+		    ki->has_pvh ? "PVH" : "Linux", strerror(-r));
+		return r;
+	}
+	r = mptable_write(&vm->mem, vm->nr_vcpus);
+	if (r == 0)
+		r = pagetables_write(&vm->mem);
+	if (r == 0) {
+		gdt_build(gdt, ki->has_pvh);
+		r = gdt_write(&vm->mem, gdt);
+	}
+	if (r == 0) {
+		uint64_t idt = 0;
+
+		r = guest_mem_write(&vm->mem, BOOT_IDT_ADDR, &idt, sizeof(idt));
+	}
+	if (r < 0) {
+		ERR("cannot write the boot tables (MP table, page tables, GDT): %s", strerror(-r));
+		return r;
+	}
+	log_info("kernel command line: %s", cl.buf);
+	return 0;
+}
+
+static struct kvm_cpuid2 *supported_cpuid(struct vm *vm)
+{
+	for (unsigned nent = 128; nent <= 4096; nent *= 2) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+
+		if (!c)
+			return NULL;
+		c->nent = nent;
+		if (ioctl(vm->kvm.fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
+			return c;
+		free(c);
+		if (errno != E2BIG) {
+			log_error("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+static int setup_vcpus(struct vm *vm, const struct kernel_info *ki, char *err, size_t errlen)
+{
+	struct kvm_cpuid2 *cpuid = supported_cpuid(vm);
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	int r = 0;
+
+	if (!cpuid) {
+		ERR("cannot read the CPUID KVM supports");
+		return -EIO;
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus && r == 0; i++) {
+		r = vcpu_create(vm, i, &vm->vcpus[i]);
+		if (r == 0)
+			r = vcpu_configure(&vm->vcpus[i], cpuid);
+		if (r < 0)
+			ERR("cannot create vCPU %u (%s); see the log", i, strerror(-r));
+	}
+	free(cpuid);
+	if (r < 0)
+		return r;
+
+	if (ioctl(vm->vcpus[0].fd, KVM_GET_SREGS, &sregs) < 0) {
+		ERR("KVM_GET_SREGS: %s", strerror(errno));
+		return -errno;
+	}
+	memset(&regs, 0, sizeof(regs));
+	if (ki->has_pvh)
+		boot_regs_pvh(ki->pvh_entry, &regs, &sregs);
+	else
+		boot_regs_linux64(ki->entry64, &regs, &sregs);
+	if (ioctl(vm->vcpus[0].fd, KVM_SET_SREGS, &sregs) < 0 ||
+	    ioctl(vm->vcpus[0].fd, KVM_SET_REGS, &regs) < 0) {
+		ERR("cannot set the boot registers: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int create_kvm_vm(struct vm *vm, char *err, size_t errlen)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+
+	if (kvm_open(&vm->kvm) < 0) {
+		ERR("/dev/kvm is not usable (see the log line above)");
+		return -ENODEV;
+	}
+	vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0);
+	if (vm->fd < 0) {
+		ERR("KVM_CREATE_VM: %s", strerror(errno));
+		return -errno;
+	}
+	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDRESS) < 0) {
+		ERR("KVM_SET_TSS_ADDR: %s", strerror(errno));
+		return -errno;
+	}
+	{
+		uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
+
+		if (ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0) {
+			ERR("KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		ERR("KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		return -errno;
+	}
+	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0) {
+		ERR("KVM_CREATE_PIT2: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int create_devices(struct vm *vm, char *err, size_t errlen)
+{
+	vm->serial = serial_create(vm, vm->opts.console_in, vm->opts.console_out);
+	if (!vm->serial) {
+		ERR("cannot create the serial console (see the log)");
+		return -EIO;
+	}
+	vm->i8042 = i8042_create(vm);
+	if (!vm->i8042) {
+		ERR("cannot create the i8042 controller (see the log)");
+		return -EIO;
+	}
+	if (vm->opts.boot_timer) {
+		vm->boot_timer = boot_timer_create(vm, vm->opts.start_us, vm->opts.start_cpu_us);
+		if (!vm->boot_timer) {
+			ERR("cannot create the boot timer (see the log)");
+			return -EIO;
+		}
+	}
+#ifdef WISP_HAVE_VIRTIO
+	{
+		int r = virtio_devices_create(vm, &vm->cfg, &vm->virtio, err, errlen);
+
+		if (r < 0)
+			return r;
+	}
+#endif
+	return 0;
+}
+
+int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options *opts,
+	     struct evloop *loop, char *err, size_t errlen)
+{
+	struct kernel_info ki;
+	int r;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->fd = -1;
+	vm->kvm.fd = -1;
+	vm->exit_code = -1;
+	vm->state = VM_NOT_STARTED;
+	vm->cfg = *cfg;
+	vm->opts = *opts;
+	vm->loop = loop;
+	vm->nr_vcpus = cfg->machine.vcpu_count;
+	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
+		vm->vcpus[i].fd = -1;
+	pthread_mutex_init(&vm->unknown_lock, NULL);
+	vm->exit_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (vm->exit_efd < 0) {
+		ERR("eventfd: %s", strerror(errno));
+		return -errno;
+	}
+	if (!cfg->boot.set || !cfg->boot.kernel_image_path[0]) {
+		ERR("boot-source: no kernel_image_path configured");
+		r = -EINVAL;
+		goto fail;
+	}
+	r = create_kvm_vm(vm, err, errlen);
+	if (r == 0)
+		r = setup_memory(vm, err, errlen);
+	if (r == 0)
+		r = create_devices(vm, err, errlen);
+	if (r == 0)
+		r = load_boot_image(vm, &ki, err, errlen);
+	if (r == 0)
+		r = setup_vcpus(vm, &ki, err, errlen);
+	if (r < 0)
+		goto fail;
+	return 0;
+fail:
+	vm_destroy(vm);
+	return r;
+}
+
+int vm_start(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		int r = vcpu_start(&vm->vcpus[i]);
+
+		if (r < 0) {
+			vm_stop(vm);
+			return r;
+		}
+	}
+	vm->state = VM_RUNNING;
+	return 0;
+}
+
+int vm_pause(struct vm *vm)
+{
+	if (vm->state != VM_RUNNING)
+		return vm->state == VM_PAUSED ? 0 : -EINVAL;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		pthread_mutex_lock(&v->lock);
+		v->pause_requested = true;
+		pthread_mutex_unlock(&v->lock);
+		vcpu_kick(v);
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		pthread_mutex_lock(&v->lock);
+		while (v->state != VCPU_PAUSED && v->state != VCPU_EXITED)
+			pthread_cond_wait(&v->cond, &v->lock);
+		pthread_mutex_unlock(&v->lock);
+	}
+	vm->state = VM_PAUSED;
+	return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	if (vm->state != VM_PAUSED)
+		return vm->state == VM_RUNNING ? 0 : -EINVAL;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		pthread_mutex_lock(&v->lock);
+		v->pause_requested = false;
+		pthread_cond_broadcast(&v->cond);
+		pthread_mutex_unlock(&v->lock);
+	}
+	vm->state = VM_RUNNING;
+	return 0;
+}
+
+void vm_stop(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (!v->thread_started)
+			continue;
+		pthread_mutex_lock(&v->lock);
+		v->stop_requested = true;
+		pthread_cond_broadcast(&v->cond);
+		pthread_mutex_unlock(&v->lock);
+		vcpu_kick(v);
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (v->thread_started) {
+			pthread_join(v->thread, NULL);
+			v->thread_started = false;
+		}
+	}
+	vm->state = VM_STOPPED;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	vm_stop(vm);
+	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
+		if (vm->vcpus[i].fd >= 0)
+			vcpu_destroy(&vm->vcpus[i]);
+#ifdef WISP_HAVE_VIRTIO
+	virtio_devices_destroy(vm->virtio);
+	vm->virtio = NULL;
+#endif
+	boot_timer_destroy(vm->boot_timer);
+	i8042_destroy(vm->i8042);
+	serial_destroy(vm->serial);
+	vm->boot_timer = NULL;
+	vm->i8042 = NULL;
+	vm->serial = NULL;
+	for (unsigned i = 0; i < vm->mem.nr_regions; i++)
+		munmap(vm->mem.regions[i].hva, vm->mem.regions[i].size);
+	vm->mem.nr_regions = 0;
+	if (vm->fd >= 0)
+		close(vm->fd);
+	vm->fd = -1;
+	kvm_close(&vm->kvm);
+	if (vm->exit_efd >= 0)
+		close(vm->exit_efd);
+	vm->exit_efd = -1;
+}

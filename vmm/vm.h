@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vm.h — private to vmm/: the VM, its vCPUs, the bus and legacy devices.
+ */
+#ifndef WISP_VMM_VM_H
+#define WISP_VMM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+#include "vmm.h"
+
+/* Exit codes (Firecracker's where they exist). */
+#define WISP_EXIT_OK          0
+#define WISP_EXIT_ERROR       1   /* runtime error, guest crash */
+#define WISP_EXIT_BAD_CONFIG  152
+#define WISP_EXIT_ARG_PARSING 153
+
+/* ---------------- KVM system ---------------- */
+struct kvm_sys {
+	int fd;          /* /dev/kvm */
+	int vcpu_mmap_size;
+};
+int kvm_open(struct kvm_sys *kvm);
+void kvm_close(struct kvm_sys *kvm);
+
+/* ---------------- bus ---------------- */
+#define BUS_MAX_DEVICES 48
+
+struct bus_device {
+	uint64_t base, size;
+	const struct bus_ops *ops;
+	void *opaque;
+	const char *name;
+};
+
+struct bus {
+	unsigned n;
+	struct bus_device devs[BUS_MAX_DEVICES];
+};
+
+/* Returns the device covering [addr, addr+len) or NULL. */
+const struct bus_device *bus_find(const struct bus *bus, uint64_t addr, unsigned len);
+int bus_add(struct bus *bus, uint64_t base, uint64_t size, const struct bus_ops *ops,
+	    void *opaque, const char *name);
+
+/* ---------------- event loop ---------------- */
+struct evloop *evloop_create(void);
+void evloop_destroy(struct evloop *loop);
+/* Run one epoll_wait (timeout_ms, -1 = forever) and dispatch. */
+int evloop_run_once(struct evloop *loop, int timeout_ms);
+
+/* ---------------- vCPU ---------------- */
+enum vcpu_state { VCPU_CREATED, VCPU_RUNNING, VCPU_PAUSED, VCPU_EXITED };
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool pause_requested;     /* under lock */
+	bool stop_requested;      /* under lock */
+	enum vcpu_state state;    /* under lock */
+	_Atomic uint64_t exits_io, exits_mmio, exits_hlt, exits_other;
+};
+
+int vcpu_create(struct vm *vm, unsigned id, struct vcpu *vcpu);
+/* Boot state of the BSP (regs/sregs) is set separately by the VM builder. */
+int vcpu_configure(struct vcpu *vcpu, const struct kvm_cpuid2 *supported);
+int vcpu_start(struct vcpu *vcpu);
+void vcpu_kick(struct vcpu *vcpu);
+void vcpu_destroy(struct vcpu *vcpu);
+/* Signal number used to kick vCPUs out of KVM_RUN. */
+int vcpu_kick_signal(void);
+int vcpu_signals_init(void);
+
+/* ---------------- legacy devices ---------------- */
+struct serial;
+struct serial *serial_create(struct vm *vm, int in_fd, int out_fd);
+/* Output-only console? in_fd < 0 disables input. */
+void serial_destroy(struct serial *s);
+
+struct i8042;
+struct i8042 *i8042_create(struct vm *vm);
+/* Queue the Ctrl-Alt-Del key sequence and raise IRQ 1. */
+int i8042_send_ctrl_alt_del(struct i8042 *k);
+void i8042_destroy(struct i8042 *k);
+
+struct boot_timer;
+/* Registers the boot timer on the first MMIO page; t0 wall/cpu in us. */
+struct boot_timer *boot_timer_create(struct vm *vm, uint64_t start_us, uint64_t start_cpu_us);
+void boot_timer_destroy(struct boot_timer *t);
+
+/* ---------------- the VM ---------------- */
+enum vm_run_state { VM_NOT_STARTED, VM_RUNNING, VM_PAUSED, VM_STOPPED };
+
+struct vm_options {
+	bool boot_timer;
+	uint64_t start_us, start_cpu_us;   /* process start (for the boot timer) */
+	int console_in;                    /* fd or -1 */
+	int console_out;                   /* fd */
+};
+
+struct virtio_devices;
+
+struct vm {
+	struct kvm_sys kvm;
+	int fd;
+	struct guest_mem mem;
+	struct vm_config cfg;
+	struct vm_options opts;
+	struct evloop *loop;
+	struct bus pio, mmio;
+	unsigned nr_vcpus;
+	struct vcpu vcpus[VM_MAX_VCPUS];
+	struct serial *serial;
+	struct i8042 *i8042;
+	struct boot_timer *boot_timer;
+	struct virtio_devices *virtio;
+	int exit_efd;                 /* written when the VM must stop */
+	_Atomic int exit_code;        /* -1 until set; first setter wins */
+	_Atomic enum vm_run_state state;
+	/* unknown-access logging: one debug line per distinct address */
+	pthread_mutex_t unknown_lock;
+	uint64_t unknown_seen[64];
+	unsigned nr_unknown_seen;
+};
+
+/* Create KVM VM, memory, legacy devices, virtio devices, load the kernel and
+ * boot structures, create and configure vCPUs. On failure a message is
+ * written to err and everything created is torn down. */
+int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options *opts,
+	     struct evloop *loop, char *err, size_t errlen);
+int vm_start(struct vm *vm);
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+/* Ask every vCPU to leave KVM_RUN for good and join the threads. */
+void vm_stop(struct vm *vm);
+void vm_destroy(struct vm *vm);
+/* Called from any thread: record why the VM ends and wake the VMM thread. */
+void vm_request_exit(struct vm *vm, int code);
+/* Log an access nobody handles (once per address, at debug). */
+void vm_log_unknown(struct vm *vm, enum bus_kind kind, uint64_t addr, unsigned len, bool write);
+
+#endif /* WISP_VMM_VM_H */

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vmm_api.c — apply typed API requests on the VMM thread, with Firecracker's
+ * pre-boot / post-boot rules. A refused request leaves everything as it was.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "vm.h"
+#include "vmm_ctl.h"
+
+#define NOT_AFTER_BOOT "The requested operation is not supported after starting the microVM."
+#define NOT_BEFORE_BOOT "The requested operation is not supported before starting the microVM."
+
+static enum api_instance_state instance_state(const struct vmm *vmm)
+{
+	if (!vmm->vm)
+		return API_STATE_NOT_STARTED;
+	return vmm->vm->state == VM_PAUSED ? API_STATE_PAUSED : API_STATE_RUNNING;
+}
+
+/* A file the VMM will need must be a readable (or writable) regular file. */
+static int check_file(const char *field, const char *path, bool writable, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open %s: %s", field, path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s is not a regular file", field, path);
+		close(fd);
+		return -EINVAL;
+	}
+	close(fd);
+	return 0;
+}
+
+static void put_boot_source(struct vmm *vmm, const struct boot_source_config *b,
+			    struct api_response *resp)
+{
+	char err[1024];
+
+	if (check_file("kernel_image_path", b->kernel_image_path, false, err, sizeof(err)) < 0 ||
+	    (b->initrd_path[0] &&
+	     check_file("initrd_path", b->initrd_path, false, err, sizeof(err)) < 0)) {
+		api_response_fault(resp, "%s", err);
+		return;
+	}
+	vmm->cfg.boot = *b;
+	vmm->cfg.boot.set = true;
+	api_response_no_content(resp);
+}
+
+static void put_drive(struct vmm *vmm, const struct drive_config *d, struct api_response *resp)
+{
+	char err[1024];
+
+	if (check_file("path_on_host", d->path_on_host, !d->is_read_only, err, sizeof(err)) < 0 ||
+	    vmconfig_put_drive(&vmm->cfg, d, err, sizeof(err)) < 0) {
+		api_response_fault(resp, "%s", err);
+		return;
+	}
+	api_response_no_content(resp);
+}
+
+static void patch_drive(struct vmm *vmm, const struct api_drive_patch *p, struct api_response *resp)
+{
+	int idx = vmconfig_find_drive(&vmm->cfg, p->drive_id);
+
+	if (idx < 0) {
+		api_response_fault(resp, "drive_id: no drive with id '%s'", p->drive_id);
+		return;
+	}
+	if (!p->has_path_on_host) {
+		api_response_no_content(resp);
+		return;
+	}
+	api_response_fault(resp, "drives: changing path_on_host after boot is not supported yet");
+}
+
+static void action(struct vmm *vmm, enum api_action a, struct api_response *resp)
+{
+	char err[1024];
+
+	switch (a) {
+	case API_ACTION_INSTANCE_START:
+		if (vmm->vm) {
+			api_response_fault(resp, "InstanceStart: the microVM is already running");
+			return;
+		}
+		if (!vmm->cfg.boot.set) {
+			api_response_fault(resp, "InstanceStart: cannot start the microVM without a "
+					   "boot source (PUT /boot-source first)");
+			return;
+		}
+		if (vmm_start_vm(vmm, err, sizeof(err)) < 0) {
+			api_response_fault(resp, "InstanceStart: %s", err);
+			return;
+		}
+		api_response_no_content(resp);
+		return;
+	case API_ACTION_SEND_CTRL_ALT_DEL:
+		if (!vmm->vm) {
+			api_response_fault(resp, NOT_BEFORE_BOOT);
+			return;
+		}
+		if (i8042_send_ctrl_alt_del(vmm->vm->i8042) < 0) {
+			api_response_fault(resp, "SendCtrlAltDel: the i8042 buffer is full");
+			return;
+		}
+		api_response_no_content(resp);
+		return;
+	case API_ACTION_FLUSH_METRICS:
+		api_response_no_content(resp);
+		return;
+	}
+	api_response_fault(resp, "action_type: unknown action");
+}
+
+static void patch_vm(struct vmm *vmm, enum api_vm_state st, struct api_response *resp)
+{
+	int r;
+
+	if (!vmm->vm) {
+		api_response_fault(resp, NOT_BEFORE_BOOT);
+		return;
+	}
+	r = st == API_VM_PAUSED ? vm_pause(vmm->vm) : vm_resume(vmm->vm);
+	if (r < 0) {
+		api_response_fault(resp, "state: cannot %s the microVM: %s",
+				   st == API_VM_PAUSED ? "pause" : "resume", strerror(-r));
+		return;
+	}
+	log_info("VM %s", st == API_VM_PAUSED ? "paused" : "resumed");
+	api_response_no_content(resp);
+}
+
+static void put_logger(struct vmm *vmm, const struct api_logger *l, struct api_response *resp)
+{
+	struct logger_config lc = vmm->cfg.logger;
+
+	if ((l->present & API_LOG_PATH) && log_set_path(l->cfg.log_path) < 0) {
+		api_response_fault(resp, "log_path: cannot open %s: %s", l->cfg.log_path,
+				   strerror(errno));
+		return;
+	}
+	if (l->present & API_LOG_PATH)
+		snprintf(lc.log_path, sizeof(lc.log_path), "%s", l->cfg.log_path);
+	if (l->present & API_LOG_LEVEL)
+		lc.level = l->cfg.level;
+	if (l->present & API_LOG_SHOW_LEVEL)
+		lc.show_level = l->cfg.show_level;
+	if (l->present & API_LOG_SHOW_LOG_ORIGIN)
+		lc.show_log_origin = l->cfg.show_log_origin;
+	lc.set = true;
+	log_set_level(lc.level);
+	log_set_format(lc.show_level, lc.show_log_origin);
+	vmm->cfg.logger = lc;
+	api_response_no_content(resp);
+}
+
+void vmm_api_handle(void *ctx, const struct api_request *req, struct api_response *resp)
+{
+	struct vmm *vmm = ctx;
+	char err[1024];
+	bool booted = vmm->vm != NULL;
+
+	switch (req->kind) {
+	case API_REQ_GET_INSTANCE_INFO:
+		api_response_json(resp, api_instance_info_json(vmm->args->id, instance_state(vmm)));
+		return;
+	case API_REQ_GET_MACHINE_CONFIG:
+		api_response_json(resp, api_machine_config_json(&vmm->cfg.machine));
+		return;
+	case API_REQ_GET_VM_CONFIG:
+		api_response_json(resp, vmconfig_to_json(&vmm->cfg));
+		return;
+	case API_REQ_ACTION:
+		action(vmm, req->u.action, resp);
+		return;
+	case API_REQ_PATCH_VM:
+		patch_vm(vmm, req->u.vm_state, resp);
+		return;
+	case API_REQ_PATCH_DRIVE:
+		if (!booted) {
+			api_response_fault(resp, NOT_BEFORE_BOOT);
+			return;
+		}
+		patch_drive(vmm, &req->u.drive_patch, resp);
+		return;
+	case API_REQ_PATCH_NET:
+		if (!booted) {
+			api_response_fault(resp, NOT_BEFORE_BOOT);
+			return;
+		}
+		if (vmconfig_find_net(&vmm->cfg, req->u.net_patch.iface_id) < 0) {
+			api_response_fault(resp, "iface_id: no network interface with id '%s'",
+					   req->u.net_patch.iface_id);
+			return;
+		}
+		api_response_no_content(resp);
+		return;
+	default:
+		break;
+	}
+
+	/* Everything below configures the VM and is refused after boot. */
+	if (booted) {
+		api_response_fault(resp, NOT_AFTER_BOOT);
+		return;
+	}
+	switch (req->kind) {
+	case API_REQ_PUT_MACHINE_CONFIG:
+		vmm->cfg.machine = req->u.machine;
+		api_response_no_content(resp);
+		return;
+	case API_REQ_PATCH_MACHINE_CONFIG: {
+		struct machine_config mc = vmm->cfg.machine;
+
+		if (api_machine_patch_apply(&mc, &req->u.machine_patch, err, sizeof(err)) < 0) {
+			api_response_fault(resp, "%s", err);
+			return;
+		}
+		vmm->cfg.machine = mc;
+		api_response_no_content(resp);
+		return;
+	}
+	case API_REQ_PUT_BOOT_SOURCE:
+		put_boot_source(vmm, &req->u.boot, resp);
+		return;
+	case API_REQ_PUT_DRIVE:
+		put_drive(vmm, &req->u.drive, resp);
+		return;
+	case API_REQ_PUT_NET:
+		if (vmconfig_put_net(&vmm->cfg, &req->u.net, err, sizeof(err)) < 0) {
+			api_response_fault(resp, "%s", err);
+			return;
+		}
+		api_response_no_content(resp);
+		return;
+	case API_REQ_PUT_LOGGER:
+		put_logger(vmm, &req->u.logger, resp);
+		return;
+	case API_REQ_PUT_METRICS:
+		vmm->cfg.metrics = req->u.metrics;
+		vmm->cfg.metrics.set = true;
+		api_response_no_content(resp);
+		return;
+	default:
+		api_response_fault(resp, "unsupported request");
+		return;
+	}
+}

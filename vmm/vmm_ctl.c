@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vmm_ctl.c — the VMM thread: loads --config-file, owns the API server's
+ * request queue, builds and starts the VM, and runs the event loop until the
+ * guest ends or SIGTERM/SIGINT arrives.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "vm.h"
+#include "vmm_ctl.h"
+
+static void on_vm_exit(int fd, uint32_t events, void *opaque)
+{
+	struct vmm *vmm = opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(fd, &v, sizeof(v)) < 0 && errno == EAGAIN)
+		return;
+	vmm->exit_code = vmm->vm->exit_code < 0 ? WISP_EXIT_ERROR : vmm->vm->exit_code;
+	vmm->done = true;
+}
+
+static void on_signal(int fd, uint32_t events, void *opaque)
+{
+	struct vmm *vmm = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_info("received %s, stopping the VM", strsignal((int)si.ssi_signo));
+	vmm->exit_code = WISP_EXIT_OK;
+	vmm->done = true;
+}
+
+static void on_api(int fd, uint32_t events, void *opaque)
+{
+	struct vmm *vmm = opaque;
+
+	(void)fd;
+	(void)events;
+	api_server_process(vmm->api, vmm_api_handle, vmm);
+}
+
+/* Guest console input: stdin when it is something that can be polled (a
+ * terminal, pipe or socket); /dev/null, regular files and a closed stdin
+ * give the guest no input. */
+static int console_input_fd(void)
+{
+	struct stat st;
+
+	if (fstat(STDIN_FILENO, &st) < 0)
+		return -1;
+	if (isatty(STDIN_FILENO) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+		return STDIN_FILENO;
+	return -1;
+}
+
+int vmm_start_vm(struct vmm *vmm, char *err, size_t errlen)
+{
+	struct vm_options opts = {
+		.boot_timer = vmm->args->boot_timer,
+		.start_us = vmm->args->start_us,
+		.start_cpu_us = vmm->args->start_cpu_us,
+		.console_in = console_input_fd(),
+		.console_out = STDOUT_FILENO,
+	};
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int r;
+
+	if (!vm) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	r = vm_build(vm, &vmm->cfg, &opts, vmm->loop, err, errlen);
+	if (r < 0) {
+		free(vm);
+		return r;
+	}
+	r = evloop_add(vmm->loop, vm->exit_efd, EPOLLIN, on_vm_exit, vmm);
+	if (r == 0)
+		r = vm_start(vm);
+	if (r < 0) {
+		evloop_del(vmm->loop, vm->exit_efd);
+		vm_destroy(vm);
+		free(vm);
+		snprintf(err, errlen, "cannot start the vCPUs: %s", strerror(-r));
+		return r;
+	}
+	vmm->vm = vm;
+	log_info("VM started: %u vCPU(s), %u MiB", vmm->cfg.machine.vcpu_count,
+		 vmm->cfg.machine.mem_size_mib);
+	return 0;
+}
+
+static int setup_signals(struct vmm *vmm)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (vcpu_signals_init() < 0)
+		return -1;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	vmm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vmm->signal_fd < 0) {
+		log_error("signalfd: %s", strerror(errno));
+		return -1;
+	}
+	return evloop_add(vmm->loop, vmm->signal_fd, EPOLLIN, on_signal, vmm);
+}
+
+static int apply_logger_config(const struct logger_config *lc)
+{
+	if (!lc->set)
+		return 0;
+	log_set_level(lc->level);
+	log_set_format(lc->show_level, lc->show_log_origin);
+	return lc->log_path[0] ? log_set_path(lc->log_path) : 0;
+}
+
+int vmm_run(const struct wisp_args *args)
+{
+	struct vmm vmm = { .args = args, .signal_fd = -1, .exit_code = WISP_EXIT_OK };
+	char err[1024];
+
+	vm_config_init(&vmm.cfg);
+	vmm.loop = evloop_create();
+	if (!vmm.loop || setup_signals(&vmm) < 0)
+		return WISP_EXIT_ERROR;
+
+	if (args->config_file) {
+		if (vmconfig_load_file(args->config_file, &vmm.cfg, err, sizeof(err)) < 0) {
+			log_error("--config-file %s: %s", args->config_file, err);
+			return WISP_EXIT_BAD_CONFIG;
+		}
+		if (apply_logger_config(&vmm.cfg.logger) < 0)
+			return WISP_EXIT_BAD_CONFIG;
+	}
+	if (!args->no_api) {
+		vmm.api = api_server_create(args->api_sock, err, sizeof(err));
+		if (!vmm.api) {
+			log_error("--api-sock %s: %s", args->api_sock, err);
+			return WISP_EXIT_ERROR;
+		}
+		if (evloop_add(vmm.loop, api_server_eventfd(vmm.api), EPOLLIN, on_api, &vmm) < 0 ||
+		    api_server_run(vmm.api, err, sizeof(err)) < 0) {
+			log_error("cannot start the API server: %s", err);
+			api_server_stop(vmm.api);
+			return WISP_EXIT_ERROR;
+		}
+	}
+	if (args->config_file) {
+		if (vmm_start_vm(&vmm, err, sizeof(err)) < 0) {
+			log_error("cannot boot the VM from %s: %s", args->config_file, err);
+			api_server_stop(vmm.api);
+			return WISP_EXIT_BAD_CONFIG;
+		}
+	}
+	while (!vmm.done)
+		if (evloop_run_once(vmm.loop, -1) < 0)
+			break;
+
+	if (vmm.vm) {
+		evloop_del(vmm.loop, vmm.vm->exit_efd);
+		vm_destroy(vmm.vm);
+		free(vmm.vm);
+	}
+	api_server_stop(vmm.api);
+	evloop_destroy(vmm.loop);
+	if (vmm.signal_fd >= 0)
+		close(vmm.signal_fd);
+	return vmm.exit_code;
+}

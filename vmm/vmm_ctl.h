@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vmm_ctl.h — private to vmm/: the VMM thread (configuration, API requests,
+ * VM lifetime) as driven by main.c. */
+#ifndef WISP_VMM_CTL_H
+#define WISP_VMM_CTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm.h"
+
+#define WISP_DEFAULT_API_SOCK "/run/wisp.socket"
+
+struct wisp_args {
+	char api_sock[108];
+	bool api_sock_given;
+	const char *config_file;
+	bool no_api;
+	char id[VM_ID_MAX + 1];
+	bool boot_timer;
+	enum log_level level;
+	const char *log_path;
+	bool show_level, show_origin;
+	const char *metrics_path;
+	bool no_seccomp;
+	const char *seccomp_filter;
+	uint64_t start_us, start_cpu_us;
+	bool start_us_given, start_cpu_us_given;
+	uint64_t max_payload;
+	bool version, help;
+};
+
+struct vm;
+struct evloop;
+struct api_server;
+struct api_request;
+struct api_response;
+
+/* The VMM thread's state. */
+struct vmm {
+	const struct wisp_args *args;
+	struct vm_config cfg;        /* configuration being built before boot */
+	struct vm *vm;               /* NULL until InstanceStart */
+	struct evloop *loop;
+	struct api_server *api;
+	int signal_fd;
+	bool done;
+	int exit_code;
+};
+
+/* Build and start the VM from vmm->cfg; on failure err says why and nothing
+ * changes (no VM). */
+int vmm_start_vm(struct vmm *vmm, char *err, size_t errlen);
+/* Apply one typed API request (vmm_api.c), on the VMM thread. */
+void vmm_api_handle(void *ctx, const struct api_request *req, struct api_response *resp);
+
+/* Run the VMM thread until the VM ends or a signal stops it; returns the
+ * process exit status. */
+int vmm_run(const struct wisp_args *args);
+
+#endif
