@@ -1,0 +1,547 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * server.c — the api thread: epoll over the listening Unix socket and its
+ * client connections (all non-blocking), HTTP parsing, routing, and the
+ * hand-off of typed requests to the VMM thread (queue + eventfd) and of
+ * typed responses back (queue + eventfd).
+ *
+ * Each connection handles one request at a time, in order: while a request
+ * is with the VMM thread or its response is not yet fully written, the
+ * connection is not read (pipelined bytes wait in the kernel). Other
+ * connections are unaffected, so a stalled client blocks nobody.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "route.h"
+
+#define API_MAX_CONNS 256
+#define API_READ_CHUNK 16384
+
+/* epoll tags for the fixed fds; connections use their slot index. */
+#define TAG_LISTEN  (UINT64_MAX - 1)
+#define TAG_RESP    (UINT64_MAX - 2)
+#define TAG_STOP    (UINT64_MAX - 3)
+
+struct conn {
+	int fd;
+	uint64_t gen;
+	struct http_parser parser;
+	char *out;
+	size_t out_len, out_off;
+	bool busy;               /* a request is with the VMM thread */
+	bool close_after_write;
+	uint32_t events;         /* current epoll interest */
+};
+
+struct qitem {
+	struct qitem *next;
+	unsigned slot;
+	uint64_t gen;
+	bool keep_alive;
+	struct api_request req;
+	struct api_response resp;
+};
+
+struct queue {
+	pthread_mutex_t lock;
+	struct qitem *head, *tail;
+};
+
+struct api_server {
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int listen_fd;
+	int epfd;
+	int req_efd;             /* api -> vmm: requests pending */
+	int resp_efd;            /* vmm -> api: responses pending */
+	int stop_efd;
+	pthread_t thread;
+	bool running;
+	void (*thread_init)(void *);
+	void *thread_init_arg;
+	struct queue to_vmm, to_api;
+	uint64_t next_gen;
+	unsigned nconns;
+	struct conn *conns[API_MAX_CONNS];
+};
+
+static void q_push(struct queue *q, struct qitem *it)
+{
+	it->next = NULL;
+	pthread_mutex_lock(&q->lock);
+	if (q->tail)
+		q->tail->next = it;
+	else
+		q->head = it;
+	q->tail = it;
+	pthread_mutex_unlock(&q->lock);
+}
+
+static struct qitem *q_take_all(struct queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	struct qitem *h = q->head;
+	q->head = q->tail = NULL;
+	pthread_mutex_unlock(&q->lock);
+	return h;
+}
+
+static void q_free_all(struct queue *q)
+{
+	struct qitem *it = q_take_all(q);
+	while (it) {
+		struct qitem *n = it->next;
+		api_response_clear(&it->resp);
+		free(it);
+		it = n;
+	}
+}
+
+static void efd_signal(int fd)
+{
+	uint64_t one = 1;
+	while (write(fd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+}
+
+static void efd_drain(int fd)
+{
+	uint64_t v;
+	while (read(fd, &v, sizeof(v)) < 0 && errno == EINTR)
+		;
+}
+
+/* ---------------- connections ---------------- */
+
+static void conn_close(struct api_server *s, unsigned slot)
+{
+	struct conn *c = s->conns[slot];
+	if (!c)
+		return;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	http_parser_free(&c->parser);
+	free(c->out);
+	free(c);
+	s->conns[slot] = NULL;
+	s->nconns--;
+}
+
+static void conn_set_events(struct api_server *s, unsigned slot)
+{
+	struct conn *c = s->conns[slot];
+	uint32_t ev = 0;
+	bool out_pending = c->out_off < c->out_len;
+	if (out_pending)
+		ev |= EPOLLOUT;
+	else if (!c->busy && !c->close_after_write)
+		ev |= EPOLLIN;
+	if (ev == c->events)
+		return;
+	struct epoll_event e = {.events = ev, .data.u64 = slot};
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &e) == 0)
+		c->events = ev;
+}
+
+static int conn_append(struct conn *c, const char *data, size_t len)
+{
+	if (c->out_off == c->out_len) {
+		c->out_off = c->out_len = 0;
+	}
+	char *nb = realloc(c->out, c->out_len + len);
+	if (!nb)
+		return -ENOMEM;
+	memcpy(nb + c->out_len, data, len);
+	c->out = nb;
+	c->out_len += len;
+	return 0;
+}
+
+static void conn_respond(struct conn *c, const struct api_response *r, bool keep_alive)
+{
+	size_t len;
+	int status = r->status ? r->status : 400;
+	char *msg = http_format_response(status, r->body, keep_alive, &len);
+	if (!msg || conn_append(c, msg, len))
+		c->close_after_write = true;
+	free(msg);
+	if (!keep_alive)
+		c->close_after_write = true;
+}
+
+/* Returns 1 if progress (bytes written), 0 if it would block, -1 on error. */
+static int conn_flush(struct conn *c)
+{
+	if (c->out_off == c->out_len)
+		return 0;
+	ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+	if (n < 0)
+		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+	c->out_off += (size_t)n;
+	return 1;
+}
+
+/* Take the next parsed request, if any: answer it here or queue it for the
+ * VMM thread. Returns true if something happened. */
+static bool conn_next_request(struct api_server *s, unsigned slot)
+{
+	struct conn *c = s->conns[slot];
+	struct http_request hr;
+	struct http_error he;
+	switch (http_parser_next(&c->parser, &hr, &he)) {
+	case HTTP_NEED_MORE:
+		return false;
+	case HTTP_CONTINUE: {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		if (conn_append(c, cont, sizeof(cont) - 1))
+			c->close_after_write = true;
+		return true;
+	}
+	case HTTP_ERROR: {
+		struct api_response r = {0};
+		api_response_fault(&r, "%s", he.message);
+		r.status = he.status;
+		conn_respond(c, &r, false);
+		api_response_clear(&r);
+		return true;
+	}
+	case HTTP_REQUEST:
+		break;
+	}
+	struct qitem *it = calloc(1, sizeof(*it));
+	if (!it) {
+		http_request_free(&hr);
+		struct api_response r = {0};
+		api_response_fault(&r, "Internal error: out of memory.");
+		conn_respond(c, &r, false);
+		api_response_clear(&r);
+		return true;
+	}
+	it->slot = slot;
+	it->gen = c->gen;
+	it->keep_alive = hr.keep_alive;
+	int to_vmm = api_route(hr.method, hr.path, hr.body, hr.body_len, &it->req, &it->resp);
+	http_request_free(&hr);
+	if (to_vmm) {
+		c->busy = true;
+		q_push(&s->to_vmm, it);
+		efd_signal(s->req_efd);
+	} else {
+		conn_respond(c, &it->resp, it->keep_alive);
+		api_response_clear(&it->resp);
+		free(it);
+	}
+	return true;
+}
+
+/* Drive a connection as far as it goes without blocking. */
+static void conn_service(struct api_server *s, unsigned slot)
+{
+	struct conn *c = s->conns[slot];
+	for (;;) {
+		if (c->out_off < c->out_len) {
+			int r = conn_flush(c);
+			if (r < 0) {
+				conn_close(s, slot);
+				return;
+			}
+			if (r == 0)
+				break;
+			continue;
+		}
+		if (c->close_after_write) {
+			conn_close(s, slot);
+			return;
+		}
+		if (c->busy || !conn_next_request(s, slot))
+			break;
+	}
+	conn_set_events(s, slot);
+}
+
+static void conn_read(struct api_server *s, unsigned slot)
+{
+	struct conn *c = s->conns[slot];
+	char buf[API_READ_CHUNK];
+	size_t space = http_parser_space(&c->parser);
+	if (space > sizeof(buf))
+		space = sizeof(buf);
+	if (space == 0) {
+		conn_service(s, slot);
+		return;
+	}
+	ssize_t n = recv(c->fd, buf, space, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {            /* EOF or error: nothing more can be answered */
+		conn_close(s, slot);
+		return;
+	}
+	http_parser_feed(&c->parser, buf, (size_t)n);
+	conn_service(s, slot);
+}
+
+static void do_accept(struct api_server *s)
+{
+	for (;;) {
+		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN)
+				log_warn("api: accept: %s", strerror(errno));
+			return;
+		}
+		unsigned slot = API_MAX_CONNS;
+		if (s->nconns < API_MAX_CONNS)
+			for (unsigned i = 0; i < API_MAX_CONNS; i++)
+				if (!s->conns[i]) {
+					slot = i;
+					break;
+				}
+		struct conn *c = slot < API_MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
+		if (!c) {
+			log_warn("api: too many connections (%d), refusing one", API_MAX_CONNS);
+			size_t len;
+			char *msg = http_format_response(
+				503, "{\"fault_message\":\"Too many API connections.\"}", false, &len);
+			if (msg) {
+				ssize_t w = send(fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+				(void)w;
+				free(msg);
+			}
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->gen = ++s->next_gen;
+		c->events = EPOLLIN;
+		http_parser_init(&c->parser);
+		struct epoll_event e = {.events = EPOLLIN, .data.u64 = slot};
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &e) < 0) {
+			log_warn("api: epoll_ctl: %s", strerror(errno));
+			close(fd);
+			free(c);
+			continue;
+		}
+		s->conns[slot] = c;
+		s->nconns++;
+	}
+}
+
+static void deliver_responses(struct api_server *s)
+{
+	efd_drain(s->resp_efd);
+	struct qitem *it = q_take_all(&s->to_api);
+	while (it) {
+		struct qitem *next = it->next;
+		struct conn *c = it->slot < API_MAX_CONNS ? s->conns[it->slot] : NULL;
+		if (c && c->gen == it->gen) {
+			c->busy = false;
+			conn_respond(c, &it->resp, it->keep_alive);
+			conn_service(s, it->slot);
+		}
+		api_response_clear(&it->resp);
+		free(it);
+		it = next;
+	}
+}
+
+static void *api_thread(void *arg)
+{
+	struct api_server *s = arg;
+	log_set_thread_name("fc_api");
+	if (s->thread_init)
+		s->thread_init(s->thread_init_arg);
+	struct epoll_event evs[64];
+	for (;;) {
+		int n = epoll_wait(s->epfd, evs, 64, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("api: epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64;
+			if (tag == TAG_STOP)
+				return NULL;
+			if (tag == TAG_LISTEN) {
+				do_accept(s);
+			} else if (tag == TAG_RESP) {
+				deliver_responses(s);
+			} else if (tag < API_MAX_CONNS && s->conns[tag]) {
+				uint32_t e = evs[i].events;
+				if (e & EPOLLOUT)
+					conn_service(s, (unsigned)tag);
+				else if (e & EPOLLIN)
+					conn_read(s, (unsigned)tag);
+				else if (e & (EPOLLERR | EPOLLHUP))
+					conn_close(s, (unsigned)tag);
+			}
+		}
+	}
+	return NULL;
+}
+
+/* ---------------- public ---------------- */
+
+static int epoll_add_tag(int epfd, int fd, uint64_t tag)
+{
+	struct epoll_event e = {.events = EPOLLIN, .data.u64 = tag};
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e);
+}
+
+static void server_free(struct api_server *s)
+{
+	for (unsigned i = 0; i < API_MAX_CONNS; i++)
+		if (s->conns[i])
+			conn_close(s, i);
+	q_free_all(&s->to_vmm);
+	q_free_all(&s->to_api);
+	int fds[] = {s->listen_fd, s->epfd, s->req_efd, s->resp_efd, s->stop_efd};
+	for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	pthread_mutex_destroy(&s->to_vmm.lock);
+	pthread_mutex_destroy(&s->to_api.lock);
+	free(s);
+}
+
+struct api_server *api_server_create(const char *sock_path, char *err, size_t errlen)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	size_t plen = strlen(sock_path);
+	if (plen == 0 || plen >= sizeof(addr.sun_path)) {
+		snprintf(err, errlen, "%s: API socket path is empty or too long (at most %zu bytes)",
+			 sock_path, sizeof(addr.sun_path) - 1);
+		return NULL;
+	}
+	struct stat st;
+	if (lstat(sock_path, &st) == 0) {
+		snprintf(err, errlen, "%s: API socket path already exists (remove it first)",
+			 sock_path);
+		return NULL;
+	}
+	struct api_server *s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	memcpy(s->path, sock_path, plen + 1);
+	memcpy(addr.sun_path, sock_path, plen + 1);
+	s->listen_fd = s->epfd = s->req_efd = s->resp_efd = s->stop_efd = -1;
+	pthread_mutex_init(&s->to_vmm.lock, NULL);
+	pthread_mutex_init(&s->to_api.lock, NULL);
+
+	const char *what = "socket";
+	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->listen_fd < 0)
+		goto fail;
+	what = "bind";
+	if (bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		goto fail;
+	what = "listen";
+	if (listen(s->listen_fd, 128) < 0)
+		goto fail_unlink;
+	what = "epoll_create1";
+	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		goto fail_unlink;
+	what = "eventfd";
+	if ((s->req_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+	    (s->resp_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+	    (s->stop_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		goto fail_unlink;
+	what = "epoll_ctl";
+	if (epoll_add_tag(s->epfd, s->listen_fd, TAG_LISTEN) < 0 ||
+	    epoll_add_tag(s->epfd, s->resp_efd, TAG_RESP) < 0 ||
+	    epoll_add_tag(s->epfd, s->stop_efd, TAG_STOP) < 0)
+		goto fail_unlink;
+	return s;
+
+fail_unlink:
+	snprintf(err, errlen, "%s: %s: %s", sock_path, what, strerror(errno));
+	unlink(sock_path);
+	server_free(s);
+	return NULL;
+fail:
+	snprintf(err, errlen, "%s: %s: %s", sock_path, what, strerror(errno));
+	server_free(s);
+	return NULL;
+}
+
+void api_server_set_thread_init(struct api_server *s, void (*fn)(void *arg), void *arg)
+{
+	s->thread_init = fn;
+	s->thread_init_arg = arg;
+}
+
+int api_server_run(struct api_server *s, char *err, size_t errlen)
+{
+	int rc = pthread_create(&s->thread, NULL, api_thread, s);
+	if (rc) {
+		snprintf(err, errlen, "api thread: %s", strerror(rc));
+		return -rc;
+	}
+	s->running = true;
+	return 0;
+}
+
+struct api_server *api_server_start(const char *sock_path, char *err, size_t errlen)
+{
+	struct api_server *s = api_server_create(sock_path, err, errlen);
+	if (s && api_server_run(s, err, errlen)) {
+		unlink(s->path);
+		server_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int api_server_eventfd(const struct api_server *s)
+{
+	return s->req_efd;
+}
+
+void api_server_process(struct api_server *s, api_handler fn, void *ctx)
+{
+	efd_drain(s->req_efd);
+	struct qitem *it = q_take_all(&s->to_vmm);
+	if (!it)
+		return;
+	while (it) {
+		struct qitem *next = it->next;
+		memset(&it->resp, 0, sizeof(it->resp));
+		fn(ctx, &it->req, &it->resp);
+		if (it->resp.status == 0)
+			api_response_fault(&it->resp, "Internal error: %s was not handled.",
+					   api_request_name(it->req.kind));
+		q_push(&s->to_api, it);
+		it = next;
+	}
+	efd_signal(s->resp_efd);
+}
+
+void api_server_stop(struct api_server *s)
+{
+	if (!s)
+		return;
+	if (s->running) {
+		efd_signal(s->stop_efd);
+		pthread_join(s->thread, NULL);
+	}
+	unlink(s->path);
+	server_free(s);
+}
