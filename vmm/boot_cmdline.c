@@ -23,8 +23,9 @@ int cmdline_append(struct cmdline *c, const char *word)
 
 	if (wlen == 0)
 		return 0;
-	/* room for separator, word and the terminating NUL */
-	if (wlen > sizeof(c->buf) - 1 - c->len - sep) {
+	/* room for separator, word and the terminating NUL (no wrap-around:
+	 * c->len <= sizeof(c->buf) - 1 always holds) */
+	if (wlen >= sizeof(c->buf) || c->len + sep + wlen > sizeof(c->buf) - 1) {
 		log_error("kernel command line: appending \"%.40s\" would exceed %zu bytes",
 			  word, sizeof(c->buf) - 1);
 		return -E2BIG;
