@@ -39,8 +39,10 @@ static int place(struct virtio_devices *d, struct vm *vm, char *err, size_t errl
 	unsigned irq = VIRTIO_IRQ_BASE + i;
 	int r = virtio_mmio_attach(transport_of(d, i), vm, addr, irq, err, errlen);
 
-	if (r < 0)
+	if (r < 0) {
+		virtio_mmio_detach(transport_of(d, i));
 		return r;
+	}
 	d->dev[i].addr = addr;
 	d->dev[i].irq = irq;
 	d->nr++;
@@ -113,6 +115,7 @@ void virtio_devices_destroy(struct virtio_devices *d)
 	if (!d)
 		return;
 	for (unsigned i = 0; i < d->nr; i++) {
+		virtio_mmio_detach(transport_of(d, i));
 		if (d->dev[i].kind == VIRTIO_KIND_BLK)
 			virtio_blk_destroy(d->dev[i].blk);
 		else

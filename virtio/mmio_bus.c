@@ -110,3 +110,25 @@ int virtio_mmio_attach(struct virtio_mmio *t, struct vm *vm, uint64_t base, unsi
 	}
 	return 0;
 }
+
+void virtio_mmio_detach(struct virtio_mmio *t)
+{
+	if (!t->vm)
+		return;
+	virtio_mmio_lock(t);
+	t->raise_irq = NULL;
+	t->kick = NULL;
+	virtio_mmio_unlock(t);
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		if (t->notify_fd[q] < 0)
+			continue;
+		evloop_del(vm_evloop(t->vm), t->notify_fd[q]);
+		close(t->notify_fd[q]);
+		t->notify_fd[q] = -1;
+	}
+	if (t->irq_fd >= 0) {
+		close(t->irq_fd);
+		t->irq_fd = -1;
+	}
+	t->vm = NULL;
+}

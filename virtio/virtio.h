@@ -271,6 +271,9 @@ struct virtio_host {
  * ioeventfd per queue on the event loop, an irqfd on `irq`. */
 int virtio_mmio_attach(struct virtio_mmio *t, struct vm *vm, uint64_t base, unsigned irq,
 		       char *err, size_t errlen);
+/* Stop watching the notify eventfds and close the transport's fds (before
+ * the device is destroyed; the bus window stays with the VM). */
+void virtio_mmio_detach(struct virtio_mmio *t);
 
 /* ------------------------------------------------------------------ */
 /* virtio-blk (blk.c)                                                  */
