@@ -53,7 +53,7 @@ static int step_into(int dirfd, const char *parent, const char *name, int *out)
 int jail_create_tree(const struct jailer_config *cfg, int *root_fd)
 {
 	const char *names[3] = { cfg->exec_name, cfg->id, "root" };
-	char parent[JAILER_PATH_MAX];
+	char parent[JAILER_PATH_MAX], joined[JAILER_PATH_MAX];
 	int cur, next = -1, r;
 
 	cur = open(cfg->chroot_base, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -67,10 +67,11 @@ int jail_create_tree(const struct jailer_config *cfg, int *root_fd)
 		if (r < 0)
 			return r;
 		cur = next;
-		if ((r = jailer_path_join(parent, sizeof(parent), parent, names[i])) < 0) {
+		if ((r = jailer_path_join(joined, sizeof(joined), parent, names[i])) < 0) {
 			close(cur);
 			return r;
 		}
+		strcpy(parent, joined);
 	}
 	*root_fd = cur;
 	return 0;
