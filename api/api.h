@@ -214,7 +214,9 @@ int api_server_eventfd(const struct api_server *s);
  * responses back to the api thread, which writes them. Non-blocking. */
 void api_server_process(struct api_server *s, api_handler fn, void *ctx);
 /* Stop the api thread, close every connection, unlink the socket, free.
- * Requests still queued are dropped. NULL is ignored. */
+ * Requests still queued are dropped. NULL is ignored. Call it from the VMM
+ * thread (or once nothing calls api_server_process() any more): it must
+ * not run concurrently with api_server_process(). */
 void api_server_stop(struct api_server *s);
 
 #endif /* WISP_API_H */
