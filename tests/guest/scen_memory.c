@@ -149,8 +149,13 @@ void scen_memory(void)
 	       (unsigned long)((low + high) >> 20), (unsigned long)stride, nspans);
 
 	t0 = now_us();
-	for (unsigned i = 0; i < nspans; i++)
+	for (unsigned i = 0; i < nspans; i++) {
+		uint64_t ts = now_us();
+
 		fill(spans[i].a, spans[i].b, stride);
+		printk("memory: wrote [0x%lx-0x%lx) in %lu ms\n", (unsigned long)spans[i].a,
+		       (unsigned long)spans[i].b, (unsigned long)((now_us() - ts) / 1000));
+	}
 	barrier();
 	t1 = now_us();
 	for (unsigned i = 0; i < nspans; i++) {

@@ -71,10 +71,12 @@ static int mp_processors(struct mp_proc *out, unsigned max, char *why, size_t wh
 		snprintf(why, whylen, "MP table checksum wrong");
 		return -1;
 	}
-	printk("smp: MP table at 0x%lx, config table at 0x%x, %u entries\n",
-	       (unsigned long)(uintptr_t)fp, ct_addr, count);
+	printk("smp: MP table at 0x%lx, config table at 0x%x, %u entries, %u bytes\n",
+	       (unsigned long)(uintptr_t)fp, ct_addr, count, len);
 	e = ct + 44;
-	for (unsigned i = 0; i < count && e < ct + len; i++) {
+	/* Walk by the table length, as Linux does (QEMU's qboot leaves the
+	 * entry count at 0). */
+	while (e + 8 <= ct + len) {
 		if (e[0] == 0) {             /* processor, 20 bytes */
 			if (n < max && (e[3] & 1)) {
 				out[n].apic_id = e[1];
