@@ -5,9 +5,8 @@
 # inside the jail (issue 5, "the test guest boots through the API socket
 # inside the jail, with a drive and a tap in the given netns").
 #
-# Needs wisp's API (issue 4) and the test guest. Until build/wisp answers on
-# its API socket this test reports SKIP (exit 77). To finish it, fill in
-# e2e_boot() below: everything around it (jail, netns, cleanup) is ready.
+# Needs wisp's API (issue 4) and the test guest; it reports SKIP (exit 77)
+# while either is missing. e2e_boot() below is the scenario.
 #
 #   test_jailer_e2e_api.sh <wisp-jailer> <build dir>
 set -u
@@ -45,24 +44,45 @@ cp "$GUEST" "$ROOT/guest.elf"
 truncate -s 1M "$ROOT/disk.img"
 chown 4242:4242 "$ROOT/guest.elf" "$ROOT/disk.img"
 
+# Not --daemonize: the guest's serial console is wisp's stdout, read below.
 "$JAILER" --id "$ID" --exec-file "$WISP" --uid 4242 --gid 4242 \
-	--chroot-base-dir "$BASE" --netns "/var/run/netns/$NS" --new-pid-ns --daemonize \
-	-- --api-sock /run/api.sock || { echo "FAIL: jailer exited $?"; exit 1; }
+	--chroot-base-dir "$BASE" --netns "/var/run/netns/$NS" --new-pid-ns \
+	-- --api-sock /run/api.sock > "$BASE/serial.out" 2> "$BASE/wisp.err" ||
+	{ echo "FAIL: jailer exited $?: $(cat "$BASE/wisp.err")"; exit 1; }
 SOCK=$ROOT/run/api.sock
 for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
-[ -S "$SOCK" ] || { echo "FAIL: API socket $SOCK never appeared"; exit 1; }
+[ -S "$SOCK" ] || { echo "FAIL: API socket $SOCK never appeared: $(cat "$BASE/wisp.err")"; exit 1; }
+PID=$(cat "$ROOT/wisp.pid")
 
-api() { curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -X "$1" \
-	-H 'Content-Type: application/json' "http://localhost$2" ${3:+-d "$3"}; }
-
-e2e_boot() {
-	# TODO(issue 4/5): the scenario names and serial output of the test guest.
-	[ "$(api PUT /boot-source '{"kernel_image_path":"/guest.elf","boot_args":"console=ttyS0"}')" = 204 ] || return 1
-	[ "$(api PUT /drives/rootfs '{"drive_id":"rootfs","path_on_host":"/disk.img","is_root_device":false,"is_read_only":false}')" = 204 ] || return 1
-	[ "$(api PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"tap0"}')" = 204 ] || return 1
-	[ "$(api PUT /actions '{"action_type":"InstanceStart"}')" = 204 ] || return 1
-	return 0
+fails=0
+api() {  # api <verb> <path> [json]: prints the HTTP status
+	curl -s -o "$BASE/resp" -w '%{http_code}' --unix-socket "$SOCK" -X "$1" \
+		-H 'Content-Type: application/json' "http://localhost$2" ${3:+-d "$3"}
 }
-if e2e_boot; then echo "PASS: guest started through the API inside the jail"; exit 0; fi
-echo "FAIL: API calls inside the jail failed"
+expect() {  # expect <status> <verb> <path> [json]
+	local want=$1 got
+	shift
+	got=$(api "$@")
+	if [ "$got" = "$want" ]; then echo "ok   - $1 $2 -> $got"
+	else echo "FAIL - $1 $2 -> $got (want $want): $(cat "$BASE/resp")"; fails=$((fails + 1)); fi
+}
+
+# e2e_boot: the test guest boots through the API inside the jail, with a
+# drive and a tap in the jail's netns, and reports on its serial console.
+e2e_boot() {
+	expect 200 GET /
+	expect 204 PUT /machine-config '{"vcpu_count":1,"mem_size_mib":128}'
+	expect 204 PUT /boot-source '{"kernel_image_path":"/guest.elf","boot_args":"wtest=hello console=ttyS0"}'
+	expect 204 PUT /drives/disk '{"drive_id":"disk","path_on_host":"/disk.img","is_root_device":false,"is_read_only":false}'
+	expect 204 PUT /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"tap0"}'
+	grep -q 'Seccomp:.2' "/proc/$PID/status" && echo "ok   - wisp runs filtered (Seccomp: 2)" ||
+		{ echo "FAIL - wisp not filtered"; fails=$((fails + 1)); }
+	expect 204 PUT /actions '{"action_type":"InstanceStart"}'
+	for _ in $(seq 200); do grep -q '^WTEST hello' "$BASE/serial.out" && break; sleep 0.05; done
+	if grep -q '^WTEST hello PASS' "$BASE/serial.out"; then echo "ok   - guest ran: WTEST hello PASS"
+	else echo "FAIL - no guest result; serial: $(tail -c 400 "$BASE/serial.out"); wisp: $(tail -c 400 "$BASE/wisp.err")"
+	     fails=$((fails + 1)); fi
+}
+e2e_boot
+[ "$fails" = 0 ] && { echo "PASS: guest booted through the API inside the jail"; exit 0; }
 exit 1
