@@ -202,17 +202,17 @@ static int build_cmdline(struct vm *vm, struct cmdline *cl, char *err, size_t er
 	for (unsigned i = 0; i < cfg->nr_drives; i++) {
 		const struct drive_config *d = &cfg->drives[i];
 
+		/* The root drive is always the first virtio device: /dev/vda. */
 		if (d->is_root_device &&
-		    cmdline_add_root(cl, i, d->partuuid[0] ? d->partuuid : NULL, d->is_read_only) < 0)
+		    cmdline_add_root(cl, 0, d->partuuid[0] ? d->partuuid : NULL, d->is_read_only) < 0)
 			goto too_long;
 	}
 #ifdef WISP_HAVE_VIRTIO
 	for (unsigned i = 0; i < virtio_devices_count(vm->virtio); i++) {
-		uint64_t addr;
-		unsigned irq;
+		struct virtio_device_info info;
 
-		virtio_devices_get(vm->virtio, i, &addr, &irq);
-		if (cmdline_add_virtio_mmio(cl, addr, VIRTIO_MMIO_SIZE, irq) < 0)
+		if (virtio_devices_info(vm->virtio, i, &info) < 0 ||
+		    cmdline_add_virtio_mmio(cl, info.addr, VIRTIO_MMIO_SIZE, info.irq) < 0)
 			goto too_long;
 	}
 #endif

@@ -97,6 +97,8 @@ void guest_main(void)
 	for (size_t i = 0; i < ARRAY_SIZE(scenarios); i++)
 		if (!strcmp(g_scenario, scenarios[i].name))
 			scenarios[i].run();
+	/* Show what the VMM passed, so a missing wtest= can be diagnosed. */
+	printk("cmdline: %s\n", g_boot.cmdline);
 	wtest_fail("unknown scenario");
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -181,7 +182,7 @@ bool proc_finish(struct proc *p, int timeout_ms)
 	int st;
 
 	while (!p->exited) {
-		pid_t r = waitpid(p->pid, &st, WNOHANG);
+		pid_t r = wait4(p->pid, &st, WNOHANG, &p->ru);
 
 		if (r == p->pid) {
 			p->exited = true;
@@ -191,7 +192,7 @@ bool proc_finish(struct proc *p, int timeout_ms)
 		if (now_ms() >= deadline) {
 			kill(-p->pid, SIGKILL);
 			kill(p->pid, SIGKILL);
-			waitpid(p->pid, &st, 0);
+			wait4(p->pid, &st, 0, &p->ru);
 			p->exited = true;
 			p->status = 128 + SIGKILL;
 			while (pump(p, 0) && (p->out_fd >= 0 || p->err_fd >= 0))

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 struct strbuf {
@@ -22,6 +23,7 @@ struct proc {
 	struct strbuf out, err;      /* everything read so far */
 	bool exited;
 	int status;                  /* exit code, or 128+signal */
+	struct rusage ru;            /* resources used, once exited */
 };
 
 /* Path of a file in the build directory (WISP_BUILD_DIR, set by ctest). */
