@@ -125,6 +125,90 @@ START_TEST(memory_4g_both_sides_of_the_gap)
 }
 END_TEST
 
+START_TEST(smp_all_vcpus_come_up)
+{
+	struct proc p;
+	char machine[64];
+	int n = _i == 0 ? 2 : 4;
+
+	snprintf(machine, sizeof(machine), "{\"vcpu_count\": %d, \"mem_size_mib\": 128}", n);
+	boot(&p, "wtest=smp", machine, NULL, NULL);
+	ASSERT_PASS(&p, "smp");
+	for (int cpu = 0; cpu < n; cpu++) {
+		char line[32];
+
+		snprintf(line, sizeof(line), "cpu %d up", cpu);
+		ck_assert_msg(strstr(p.out.data, line), "missing '%s':\n%s", line, p.out.data);
+	}
+	proc_free(&p);
+}
+END_TEST
+
+/* A copy of the test guest without its PVH note boots through the Linux
+ * 64-bit boot protocol (boot_params in RSI, long mode, VMM page tables). */
+static char *guest_without_pvh_note(void)
+{
+	static const unsigned char note[] = { 4, 0, 0, 0, 8, 0, 0, 0, 18, 0, 0, 0, 'X', 'e', 'n', 0 };
+	FILE *f = fopen(build_path("wisp-testguest"), "rb");
+	unsigned char *img;
+	long len;
+	char *path;
+	bool patched = false;
+
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	img = malloc((size_t)len);
+	ck_assert_int_eq(fread(img, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	for (long i = 0; i + (long)sizeof(note) <= len; i++) {
+		if (!memcmp(img + i, note, sizeof(note))) {
+			img[i + 8] = 0x7f;   /* an unknown note type: no PVH entry */
+			patched = true;
+		}
+	}
+	ck_assert_msg(patched, "PVH note not found in the test guest");
+	if (asprintf(&path, "%s/guest-linux64", tmpdir_make()) < 0)
+		abort();
+	f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fwrite(img, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	free(img);
+	return path;
+}
+
+START_TEST(linux64_entry_boots_the_guest)
+{
+	static const char *const scen[] = { "hello", "memory" };
+	char *guest = guest_without_pvh_note();
+	char *doc, *cfg;
+	struct proc p;
+
+	if (asprintf(&doc, "{\"boot-source\": {\"kernel_image_path\": \"%s\", \"boot_args\": "
+		     "\"wtest=%s\"}, \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": %d}}",
+		     guest, scen[_i], _i ? 4096 : 128) < 0)
+		abort();
+	cfg = write_tmp_file("vm.json", doc);
+	{
+		char *argv[] = { (char *)build_path("wisp"), "--no-api", "--config-file", cfg, NULL };
+
+		ck_assert(proc_run(&p, argv, BOOT_TIMEOUT_MS));
+	}
+	ck_assert_msg(strstr(p.out.data, "entry=linux64"), "stdout:\n%s\nstderr:\n%s", p.out.data,
+		      p.err.data);
+	ck_assert_msg(strstr(p.out.data, "PASS") && p.status == 0, "stdout:\n%s\nstderr:\n%s",
+		      p.out.data, p.err.data);
+	if (_i == 1)
+		ck_assert_msg(strstr(p.out.data, "0x100000000"), "no RAM above 4 GiB:\n%s", p.out.data);
+	free(guest);
+	free(doc);
+	free(cfg);
+	proc_free(&p);
+}
+END_TEST
+
 START_TEST(irq_serial_rx_and_timer)
 {
 	struct proc p;
@@ -354,6 +438,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, no_boot_timer_line_without_the_flag);
 	tcase_add_test(tc, memory_128m);
 	tcase_add_test(tc, memory_4g_both_sides_of_the_gap);
+	tcase_add_loop_test(tc, smp_all_vcpus_come_up, 0, 2);
+	tcase_add_loop_test(tc, linux64_entry_boots_the_guest, 0, 2);
 	tcase_add_test(tc, irq_serial_rx_and_timer);
 	tcase_add_test(tc, reset_exits_zero);
 	tcase_add_test(tc, triple_fault_is_reported);
