@@ -479,12 +479,18 @@ static void process_locked(struct virtio_blk *b)
 		pushed = true;
 		if (r < 0) {
 			b->stats.invalid_reqs++;
+			snprintf(err, sizeof(err), "drive '%s' (%s)", b->cfg.drive_id, b->t.name);
+			virtq_log_rejected(q, err, 0, b->chain.head);
 			virtq_push(q, b->chain.head, 0);
 			continue;
 		}
 		if (virtio_blk_parse(&b->chain, &b->req, err, sizeof(err)) < 0) {
-			log_debug("drive '%s': bad request: %s", b->cfg.drive_id, err);
 			b->stats.invalid_reqs++;
+			if (b->stats.invalid_reqs <= 10 ||
+			    !(b->stats.invalid_reqs & (b->stats.invalid_reqs - 1)))
+				log_warn("drive '%s' (%s): bad request at head %u: %s (invalid_reqs=%llu)",
+					 b->cfg.drive_id, b->t.name, b->chain.head, err,
+					 (unsigned long long)b->stats.invalid_reqs);
 			if (b->req.status) {
 				b->stats.io_errors++;
 				*b->req.status = VIRTIO_BLK_S_IOERR;

@@ -96,6 +96,8 @@ static int rx_deliver(struct virtio_net *n)
 			return 0;
 		}
 		if (r < 0 || n->chain.nr_readable || n->chain.writable_len < (used ? 1 : VIRTIO_NET_HDR_LEN)) {
+			if (r == -EINVAL)
+				virtq_log_rejected(q, n->t.name, NET_RXQ, n->chain.head);
 			virtq_unpop(q, used);
 			n->stats.rx_errors++;
 			virtio_mmio_needs_reset(&n->t, "malformed RX buffer");
@@ -220,6 +222,7 @@ static void tx_process(struct virtio_net *n)
 		pushed = true;
 		if (r < 0) {
 			n->stats.tx_errors++;
+			virtq_log_rejected(q, n->t.name, NET_TXQ, n->chain.head);
 			virtq_push(q, n->chain.head, 0);
 			continue;
 		}

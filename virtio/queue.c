@@ -13,6 +13,13 @@
 
 #include "virtio.h"
 
+#define REJECT(q, counter, why)              \
+	do {                                 \
+		(q)->stats.counter++;        \
+		(q)->last_reject = (why);    \
+		return -EINVAL;              \
+	} while (0)
+
 struct vring_desc {
 	uint64_t addr;
 	uint32_t len;
@@ -131,39 +138,27 @@ static int walk_chain(struct virtq *q, const struct guest_mem *mem, struct virtq
 	struct vring_desc d;
 
 	for (;;) {
-		if (idx >= table_size) {
-			q->stats.bad_desc++;
-			return -EINVAL;
-		}
+		if (idx >= table_size)
+			REJECT(q, bad_desc, VIRTQ_REJECT_BAD_DESC);
 		/* A chain visits each descriptor of its table at most once;
 		 * more steps than entries means a loop. */
-		if (++steps > table_size) {
-			q->stats.loops++;
-			return -EINVAL;
-		}
+		if (++steps > table_size)
+			REJECT(q, loops, VIRTQ_REJECT_LOOP);
 		read_desc(table, idx, &d);
 
 		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
 			uint8_t *t;
 
-			if (in_indirect) {
-				q->stats.nested_indirect++;
-				return -EINVAL;
-			}
+			if (in_indirect)
+				REJECT(q, nested_indirect, VIRTQ_REJECT_NESTED_INDIRECT);
 			if (!q->indirect || d.len == 0 || d.len % DESC_SIZE ||
-			    d.len / DESC_SIZE > VIRTQ_MAX_SIZE) {
-				q->stats.bad_indirect++;
-				return -EINVAL;
-			}
-			if (d.flags & VIRTQ_DESC_F_NEXT) {
-				q->stats.bad_desc++;
-				return -EINVAL;
-			}
+			    d.len / DESC_SIZE > VIRTQ_MAX_SIZE)
+				REJECT(q, bad_indirect, VIRTQ_REJECT_BAD_INDIRECT);
+			if (d.flags & VIRTQ_DESC_F_NEXT)
+				REJECT(q, bad_desc, VIRTQ_REJECT_BAD_DESC);
 			t = guest_mem_ptr(mem, d.addr, d.len);
-			if (!t) {
-				q->stats.out_of_ram++;
-				return -EINVAL;
-			}
+			if (!t)
+				REJECT(q, out_of_ram, VIRTQ_REJECT_OUT_OF_RAM);
 			table = t;
 			table_size = d.len / DESC_SIZE;
 			idx = 0;
@@ -176,19 +171,13 @@ static int walk_chain(struct virtq *q, const struct guest_mem *mem, struct virtq
 			uint8_t *p = guest_mem_ptr(mem, d.addr, d.len);
 			bool w = d.flags & VIRTQ_DESC_F_WRITE;
 
-			if (!p) {
-				q->stats.out_of_ram++;
-				return -EINVAL;
-			}
-			if (!w && seen_writable) {
-				q->stats.bad_order++;
-				return -EINVAL;
-			}
+			if (!p)
+				REJECT(q, out_of_ram, VIRTQ_REJECT_OUT_OF_RAM);
+			if (!w && seen_writable)
+				REJECT(q, bad_order, VIRTQ_REJECT_BAD_ORDER);
 			total += d.len;
-			if (total > VIRTQ_MAX_CHAIN_BYTES || c->nr >= VIRTQ_MAX_SIZE) {
-				q->stats.oversized++;
-				return -EINVAL;
-			}
+			if (total > VIRTQ_MAX_CHAIN_BYTES || c->nr >= VIRTQ_MAX_SIZE)
+				REJECT(q, oversized, VIRTQ_REJECT_OVERSIZED);
 			c->segs[c->nr++] = (struct virtq_seg){ .hva = p, .len = d.len, .writable = w };
 			if (w) {
 				seen_writable = true;
@@ -345,4 +334,50 @@ int virtq_chain_write(const struct virtq_chain *c, uint64_t off, const void *src
 		off = 0;
 	}
 	return 0;
+}
+
+static const struct {
+	const char *counter, *reason;
+	size_t off;
+} reject_info[] = {
+	[VIRTQ_REJECT_BAD_DESC] = { "bad_desc",
+		"bad descriptor (index beyond the table, INDIRECT with NEXT, or empty table)",
+		offsetof(struct virtq_stats, bad_desc) },
+	[VIRTQ_REJECT_LOOP] = { "loops", "descriptor loop (chain longer than the queue)",
+		offsetof(struct virtq_stats, loops) },
+	[VIRTQ_REJECT_OUT_OF_RAM] = { "out_of_ram",
+		"buffer or indirect table outside guest RAM",
+		offsetof(struct virtq_stats, out_of_ram) },
+	[VIRTQ_REJECT_NESTED_INDIRECT] = { "nested_indirect",
+		"indirect table inside an indirect table",
+		offsetof(struct virtq_stats, nested_indirect) },
+	[VIRTQ_REJECT_BAD_INDIRECT] = { "bad_indirect",
+		"bad indirect table (length, size or not negotiated)",
+		offsetof(struct virtq_stats, bad_indirect) },
+	[VIRTQ_REJECT_OVERSIZED] = { "oversized", "chain has too many descriptors or bytes",
+		offsetof(struct virtq_stats, oversized) },
+	[VIRTQ_REJECT_BAD_ORDER] = { "bad_order", "readable descriptor after a writable one",
+		offsetof(struct virtq_stats, bad_order) },
+};
+
+void virtq_log_rejected(const struct virtq *q, const char *dev, unsigned qidx, uint16_t head)
+{
+	const struct virtq_stats *s = &q->stats;
+	uint64_t total = s->bad_desc + s->loops + s->out_of_ram + s->nested_indirect +
+			 s->bad_indirect + s->oversized + s->bad_order;
+	unsigned why = q->last_reject;
+	uint64_t count;
+
+	if (total > 10 && (total & (total - 1)))
+		return;
+	if (why == VIRTQ_REJECT_NONE || why >= sizeof(reject_info) / sizeof(reject_info[0])) {
+		log_warn("%s: queue %u: rejected chain at head %u (%llu rejected)", dev, qidx, head,
+			 (unsigned long long)total);
+		return;
+	}
+	memcpy(&count, (const uint8_t *)s + reject_info[why].off, sizeof(count));
+	log_warn("%s: queue %u: rejected chain at head %u: %s (%s=%llu, %llu rejected%s)", dev,
+		 qidx, head, reject_info[why].reason, reject_info[why].counter,
+		 (unsigned long long)count, (unsigned long long)total,
+		 total == 10 ? "; further ones logged at powers of two" : "");
 }

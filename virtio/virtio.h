@@ -96,6 +96,15 @@ struct virtq {
 	struct virtq_stats stats;
 	/* derived by virtq_check(), not saved */
 	uint8_t *desc_hva, *avail_hva, *used_hva;
+	/* why the last chain was rejected (enum virtq_reject), not saved */
+	uint8_t last_reject;
+};
+
+/* Reasons a chain is rejected; each names one counter of virtq_stats. */
+enum virtq_reject {
+	VIRTQ_REJECT_NONE = 0, VIRTQ_REJECT_BAD_DESC, VIRTQ_REJECT_LOOP, VIRTQ_REJECT_OUT_OF_RAM,
+	VIRTQ_REJECT_NESTED_INDIRECT, VIRTQ_REJECT_BAD_INDIRECT, VIRTQ_REJECT_OVERSIZED,
+	VIRTQ_REJECT_BAD_ORDER,
 };
 
 /* One buffer of a chain: a host pointer into guest RAM, checked. */
@@ -129,6 +138,11 @@ int virtq_check(struct virtq *q, const struct guest_mem *mem, char *err, size_t 
  *   -EIO     the ring itself is corrupt (q->broken set): the device should
  *            ask for a reset. */
 int virtq_pop(struct virtq *q, const struct guest_mem *mem, struct virtq_chain *chain);
+/* After virtq_pop() returned -EINVAL: log one warning naming the device
+ * (`dev`), queue, head, the reason and its counter. Rate-limited per queue:
+ * the first 10 rejected chains, then each time the count of rejected chains
+ * reaches a power of two. */
+void virtq_log_rejected(const struct virtq *q, const char *dev, unsigned qidx, uint16_t head);
 /* Give back the last n popped chains (nothing was consumed). */
 void virtq_unpop(struct virtq *q, uint16_t n);
 /* Number of chains the driver has made available and we have not popped. */
