@@ -83,6 +83,8 @@ enum api_request_kind {
 	API_REQ_PATCH_VM,             /* PATCH /vm                  u.vm_state */
 	API_REQ_PUT_LOGGER,           /* PUT /logger                u.logger */
 	API_REQ_PUT_METRICS,          /* PUT /metrics               u.metrics */
+	API_REQ_GET_VERSION,          /* GET /version: answered by the api thread,
+	                               * never sent to the VMM (counted in stats) */
 	API_REQ__COUNT
 };
 
@@ -213,6 +215,20 @@ int api_server_eventfd(const struct api_server *s);
 /* On the VMM thread: drain pending requests, call fn for each, and hand the
  * responses back to the api thread, which writes them. Non-blocking. */
 void api_server_process(struct api_server *s, api_handler fn, void *ctx);
+/* Request counters since the server was created (for metrics). A request
+ * is counted in count[kind] once routed, and in fails[kind] if its answer
+ * was a 400 (from the api thread's validation or from the VMM). */
+struct api_stats {
+	uint64_t count[API_REQ__COUNT];
+	uint64_t fails[API_REQ__COUNT];
+	uint64_t unsupported;    /* spec paths wisp does not implement */
+	uint64_t bad_requests;   /* malformed HTTP, unknown path or method */
+	uint64_t connections;    /* accepted */
+	uint64_t refused_connections; /* over the connection limit */
+};
+/* A consistent-enough copy (each counter is read atomically). Any thread. */
+void api_server_get_stats(const struct api_server *s, struct api_stats *out);
+
 /* Stop the api thread, close every connection, unlink the socket, free.
  * Requests still queued are dropped. NULL is ignored. Call it from the VMM
  * thread (or once nothing calls api_server_process() any more): it must

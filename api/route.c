@@ -41,6 +41,7 @@ static const char *const request_names[API_REQ__COUNT] = {
 	[API_REQ_PATCH_VM] = "PATCH /vm",
 	[API_REQ_PUT_LOGGER] = "PUT /logger",
 	[API_REQ_PUT_METRICS] = "PUT /metrics",
+	[API_REQ_GET_VERSION] = "GET /version",
 };
 
 const char *api_request_name(enum api_request_kind kind)
@@ -66,6 +67,14 @@ static bool path_match(const char *pattern, const char *path, const char **id, s
 		*idlen = n;
 	}
 	return true;
+}
+
+bool api_path_unsupported(const char *path)
+{
+	for (const char *const *u = api_unsupported_paths; *u; u++)
+		if (path_match(*u, path, NULL, NULL))
+			return true;
+	return false;
 }
 
 static int bad_method(struct api_response *resp, const char *method, const char *path)
@@ -111,10 +120,12 @@ int api_route(const char *method, const char *path, const char *body, size_t bod
 	bool patch = strcmp(method, "PATCH") == 0;
 	memset(req, 0, sizeof(*req));
 	memset(resp, 0, sizeof(*resp));
+	req->kind = API_REQ__COUNT;      /* no route (yet): for the counters */
 
 	if (strcmp(path, "/version") == 0) {
 		if (!get)
 			return bad_method(resp, method, path);
+		req->kind = API_REQ_GET_VERSION;
 		api_response_json_value(resp, json_pack("{s:s}", "firecracker_version", WISP_VERSION));
 		return 0;
 	}
@@ -163,6 +174,34 @@ int api_route(const char *method, const char *path, const char *body, size_t bod
 			}
 		}
 		return bad_method(resp, method, path);
+	}
+	/* The kind is known before the body is read, so a refused body is
+	 * still counted against its endpoint. */
+	switch (route) {
+	case R_MACHINE:
+		req->kind = put ? API_REQ_PUT_MACHINE_CONFIG : API_REQ_PATCH_MACHINE_CONFIG;
+		break;
+	case R_BOOT:
+		req->kind = API_REQ_PUT_BOOT_SOURCE;
+		break;
+	case R_DRIVE:
+		req->kind = put ? API_REQ_PUT_DRIVE : API_REQ_PATCH_DRIVE;
+		break;
+	case R_NET:
+		req->kind = put ? API_REQ_PUT_NET : API_REQ_PATCH_NET;
+		break;
+	case R_ACTIONS:
+		req->kind = API_REQ_ACTION;
+		break;
+	case R_VM:
+		req->kind = API_REQ_PATCH_VM;
+		break;
+	case R_LOGGER:
+		req->kind = API_REQ_PUT_LOGGER;
+		break;
+	case R_METRICS:
+		req->kind = API_REQ_PUT_METRICS;
+		break;
 	}
 
 	json_t *root;

@@ -3,6 +3,7 @@
 #ifndef WISP_API_ROUTE_H
 #define WISP_API_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "api.h"
@@ -15,5 +16,7 @@ int api_route(const char *method, const char *path, const char *body, size_t bod
 /* The spec's paths that wisp does not implement (NULL-terminated; "{id}"
  * stands for one path segment). Listed in docs/api.md too. */
 extern const char *const api_unsupported_paths[];
+/* Is `path` one of them? */
+bool api_path_unsupported(const char *path);
 
 #endif

@@ -75,7 +75,28 @@ struct api_server {
 	uint64_t next_gen;
 	unsigned nconns;
 	struct conn *conns[API_MAX_CONNS];
+	struct api_stats stats;  /* written by the api thread with atomics */
 };
+
+static void stat_inc(uint64_t *counter)
+{
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
+
+/* Count one answered request by its kind (API_REQ__COUNT: no route). */
+static void stat_request(struct api_server *s, enum api_request_kind kind, const char *path,
+			 int status)
+{
+	if ((unsigned)kind < API_REQ__COUNT) {
+		stat_inc(&s->stats.count[kind]);
+		if (status != 200 && status != 204)
+			stat_inc(&s->stats.fails[kind]);
+	} else if (path && api_path_unsupported(path)) {
+		stat_inc(&s->stats.unsupported);
+	} else {
+		stat_inc(&s->stats.bad_requests);
+	}
+}
 
 static void q_push(struct queue *q, struct qitem *it)
 {
@@ -211,6 +232,7 @@ static bool conn_next_request(struct api_server *s, unsigned slot)
 	}
 	case HTTP_ERROR: {
 		struct api_response r = {0};
+		stat_inc(&s->stats.bad_requests);
 		api_response_fault(&r, "%s", he.message);
 		r.status = he.status;
 		conn_respond(c, &r, false);
@@ -233,6 +255,8 @@ static bool conn_next_request(struct api_server *s, unsigned slot)
 	it->gen = c->gen;
 	it->keep_alive = hr.keep_alive;
 	int to_vmm = api_route(hr.method, hr.path, hr.body, hr.body_len, &it->req, &it->resp);
+	if (!to_vmm)
+		stat_request(s, it->req.kind, hr.path, it->resp.status);
 	http_request_free(&hr);
 	if (to_vmm) {
 		c->busy = true;
@@ -313,6 +337,7 @@ static void do_accept(struct api_server *s)
 				}
 		struct conn *c = slot < API_MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
 		if (!c) {
+			stat_inc(&s->stats.refused_connections);
 			log_warn("api: too many connections (%d), refusing one", API_MAX_CONNS);
 			size_t len;
 			char *msg = http_format_response(
@@ -338,6 +363,7 @@ static void do_accept(struct api_server *s)
 		}
 		s->conns[slot] = c;
 		s->nconns++;
+		stat_inc(&s->stats.connections);
 	}
 }
 
@@ -348,6 +374,7 @@ static void deliver_responses(struct api_server *s)
 	while (it) {
 		struct qitem *next = it->next;
 		struct conn *c = it->slot < API_MAX_CONNS ? s->conns[it->slot] : NULL;
+		stat_request(s, it->req.kind, NULL, it->resp.status);
 		if (c && c->gen == it->gen) {
 			c->busy = false;
 			conn_respond(c, &it->resp, it->keep_alive);
@@ -532,6 +559,15 @@ void api_server_process(struct api_server *s, api_handler fn, void *ctx)
 		it = next;
 	}
 	efd_signal(s->resp_efd);
+}
+
+void api_server_get_stats(const struct api_server *s, struct api_stats *out)
+{
+	const uint64_t *src = (const uint64_t *)&s->stats;
+	uint64_t *dst = (uint64_t *)out;
+
+	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 }
 
 void api_server_stop(struct api_server *s)
