@@ -103,9 +103,9 @@ int vcpu_configure(struct vcpu *vcpu, const struct kvm_cpuid2 *supported)
 {
 	size_t sz = sizeof(struct kvm_cpuid2) + supported->nent * sizeof(struct kvm_cpuid_entry2);
 	struct kvm_cpuid2 *cpuid = malloc(sz);
-	struct {
+	union {  /* kvm_msrs ends in a flexible array: room for 32 entries */
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry entries[32];
+		uint8_t raw[sizeof(struct kvm_msrs) + 32 * sizeof(struct kvm_msr_entry)];
 	} msrs;
 	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
 	int r;
@@ -123,7 +123,7 @@ int vcpu_configure(struct vcpu *vcpu, const struct kvm_cpuid2 *supported)
 	}
 
 	memset(&msrs, 0, sizeof(msrs));
-	msrs.hdr.nmsrs = boot_msrs(msrs.entries, 32);
+	msrs.hdr.nmsrs = boot_msrs(msrs.hdr.entries, 32);
 	r = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
 	if (r < 0 || (unsigned)r != msrs.hdr.nmsrs) {
 		log_error("vCPU %u: KVM_SET_MSRS set %d of %u boot MSRs%s%s", vcpu->id, r,
