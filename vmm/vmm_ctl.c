@@ -133,6 +133,16 @@ static int apply_logger_config(const struct logger_config *lc)
 	return lc->log_path[0] ? log_set_path(lc->log_path) : 0;
 }
 
+/* An early exit of vmm_run: release what exists so far. */
+static int vmm_fail(struct vmm *vmm, int code)
+{
+	if (vmm->loop)
+		evloop_destroy(vmm->loop);
+	if (vmm->signal_fd >= 0)
+		close(vmm->signal_fd);
+	return code;
+}
+
 int vmm_run(const struct wisp_args *args)
 {
 	struct vmm vmm = { .args = args, .signal_fd = -1, .exit_code = WISP_EXIT_OK };
@@ -141,34 +151,34 @@ int vmm_run(const struct wisp_args *args)
 	vm_config_init(&vmm.cfg);
 	vmm.loop = evloop_create();
 	if (!vmm.loop || setup_signals(&vmm) < 0)
-		return WISP_EXIT_ERROR;
+		return vmm_fail(&vmm, WISP_EXIT_ERROR);
 
 	if (args->config_file) {
 		if (vmconfig_load_file(args->config_file, &vmm.cfg, err, sizeof(err)) < 0) {
 			log_error("--config-file %s: %s", args->config_file, err);
-			return WISP_EXIT_BAD_CONFIG;
+			return vmm_fail(&vmm, WISP_EXIT_BAD_CONFIG);
 		}
 		if (apply_logger_config(&vmm.cfg.logger) < 0)
-			return WISP_EXIT_BAD_CONFIG;
+			return vmm_fail(&vmm, WISP_EXIT_BAD_CONFIG);
 	}
 	if (!args->no_api) {
 		vmm.api = api_server_create(args->api_sock, err, sizeof(err));
 		if (!vmm.api) {
 			log_error("--api-sock %s: %s", args->api_sock, err);
-			return WISP_EXIT_ERROR;
+			return vmm_fail(&vmm, WISP_EXIT_ERROR);
 		}
 		if (evloop_add(vmm.loop, api_server_eventfd(vmm.api), EPOLLIN, on_api, &vmm) < 0 ||
 		    api_server_run(vmm.api, err, sizeof(err)) < 0) {
 			log_error("cannot start the API server: %s", err);
 			api_server_stop(vmm.api);
-			return WISP_EXIT_ERROR;
+			return vmm_fail(&vmm, WISP_EXIT_ERROR);
 		}
 	}
 	if (args->config_file) {
 		if (vmm_start_vm(&vmm, err, sizeof(err)) < 0) {
 			log_error("cannot boot the VM from %s: %s", args->config_file, err);
 			api_server_stop(vmm.api);
-			return WISP_EXIT_BAD_CONFIG;
+			return vmm_fail(&vmm, WISP_EXIT_BAD_CONFIG);
 		}
 	}
 	while (!vmm.done)
