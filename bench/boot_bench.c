@@ -33,13 +33,16 @@ struct sample {
 
 static char *wisp_config(const char *guest, const char *scenario)
 {
-	char *doc;
+	char *doc, name[64], *path;
 
+	snprintf(name, sizeof(name), "bench-%s.json", scenario);
 	if (asprintf(&doc, "{\"boot-source\": {\"kernel_image_path\": \"%s\", \"boot_args\": "
 		     "\"wtest=%s\"}, \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": %d}}",
 		     guest, scenario, MEM_MIB) < 0)
 		abort();
-	return write_tmp_file("bench.json", doc);
+	path = write_tmp_file(name, doc);
+	free(doc);
+	return path;
 }
 
 static void qemu_argv(char **argv, const char *guest, const char *append)
@@ -50,8 +53,6 @@ static void qemu_argv(char **argv, const char *guest, const char *append)
 	argv[i++] = "-M";
 	argv[i++] = "microvm,acpi=off";
 	argv[i++] = "-enable-kvm";
-	argv[i++] = "-cpu";
-	argv[i++] = "host";
 	argv[i++] = "-m";
 	argv[i++] = "128";
 	argv[i++] = "-smp";
