@@ -283,6 +283,15 @@ fail:
 	return NULL;
 }
 
+void serial_get_stats(struct serial *s, struct serial_stats *out)
+{
+	pthread_mutex_lock(&s->lock);
+	out->tx_bytes = s->tx_bytes;
+	out->rx_bytes = s->rx_bytes;
+	out->tx_errors = s->tx_errors;
+	pthread_mutex_unlock(&s->lock);
+}
+
 void serial_destroy(struct serial *s)
 {
 	if (!s)

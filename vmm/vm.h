@@ -87,6 +87,11 @@ struct serial;
 struct serial *serial_create(struct vm *vm, int in_fd, int out_fd);
 /* Output-only console? in_fd < 0 disables input. */
 void serial_destroy(struct serial *s);
+struct serial_stats {
+	uint64_t tx_bytes, rx_bytes, tx_errors;
+};
+/* Counters since creation (for metrics); any thread. */
+void serial_get_stats(struct serial *s, struct serial_stats *out);
 
 struct i8042;
 struct i8042 *i8042_create(struct vm *vm);

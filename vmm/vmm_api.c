@@ -9,14 +9,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
+#include "metrics.h"
 #include "vm.h"
 #include "vmm_ctl.h"
+#ifdef WISP_HAVE_VIRTIO
+#include "virtio.h"
+#endif
 
 #define NOT_AFTER_BOOT "The requested operation is not supported after starting the microVM."
 #define NOT_BEFORE_BOOT "The requested operation is not supported before starting the microVM."
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static enum api_instance_state instance_state(const struct vmm *vmm)
 {
@@ -84,7 +97,33 @@ static void patch_drive(struct vmm *vmm, const struct api_drive_patch *p, struct
 		api_response_no_content(resp);
 		return;
 	}
-	api_response_fault(resp, "drives: changing path_on_host after boot is not supported yet");
+#ifdef WISP_HAVE_VIRTIO
+	{
+		struct virtio_blk *b = virtio_devices_blk(vmm->vm->virtio, p->drive_id);
+		char err[1024];
+		int vidx;
+
+		if (!b) {
+			api_response_fault(resp, "drive_id: drive '%s' has no device", p->drive_id);
+			return;
+		}
+		if (virtio_blk_update_path(b, p->path_on_host, err, sizeof(err)) < 0) {
+			metrics_count_drive_update(false);
+			api_response_fault(resp, "path_on_host: %s", err);
+			return;
+		}
+		metrics_count_drive_update(true);
+		snprintf(vmm->cfg.drives[idx].path_on_host, sizeof(vmm->cfg.drives[idx].path_on_host),
+			 "%s", p->path_on_host);
+		vidx = vmconfig_find_drive(&vmm->vm->cfg, p->drive_id);
+		if (vidx >= 0)
+			snprintf(vmm->vm->cfg.drives[vidx].path_on_host,
+				 sizeof(vmm->vm->cfg.drives[vidx].path_on_host), "%s", p->path_on_host);
+		api_response_no_content(resp);
+	}
+#else
+	api_response_fault(resp, "drives: this wisp is built without virtio devices");
+#endif
 }
 
 static void action(struct vmm *vmm, enum api_action a, struct api_response *resp)
@@ -94,7 +133,7 @@ static void action(struct vmm *vmm, enum api_action a, struct api_response *resp
 	switch (a) {
 	case API_ACTION_INSTANCE_START:
 		if (vmm->vm) {
-			api_response_fault(resp, "InstanceStart: the microVM is already running");
+			api_response_fault(resp, NOT_AFTER_BOOT);
 			return;
 		}
 		if (!vmm->cfg.boot.set) {
@@ -119,15 +158,33 @@ static void action(struct vmm *vmm, enum api_action a, struct api_response *resp
 		}
 		api_response_no_content(resp);
 		return;
-	case API_ACTION_FLUSH_METRICS:
-		api_response_no_content(resp);
+	case API_ACTION_FLUSH_METRICS: {
+		int r;
+
+		if (!vmm->vm) {
+			api_response_fault(resp, NOT_BEFORE_BOOT);
+			return;
+		}
+		r = metrics_flush(vmm);
+		if (r == -ENODEV)
+			api_response_fault(resp, "FlushMetrics: metrics are not configured "
+					   "(PUT /metrics or --metrics-path first)");
+		else if (r == -EAGAIN)
+			api_response_fault(resp, "FlushMetrics: the metrics destination is full; the "
+					   "line was dropped (counted in logger.missed_metrics_count)");
+		else if (r < 0)
+			api_response_fault(resp, "FlushMetrics: cannot write metrics: %s", strerror(-r));
+		else
+			api_response_no_content(resp);
 		return;
+	}
 	}
 	api_response_fault(resp, "action_type: unknown action");
 }
 
 static void patch_vm(struct vmm *vmm, enum api_vm_state st, struct api_response *resp)
 {
+	uint64_t t0 = mono_us();
 	int r;
 
 	if (!vmm->vm) {
@@ -135,6 +192,10 @@ static void patch_vm(struct vmm *vmm, enum api_vm_state st, struct api_response 
 		return;
 	}
 	r = st == API_VM_PAUSED ? vm_pause(vmm->vm) : vm_resume(vmm->vm);
+	if (r == 0 && st == API_VM_PAUSED)
+		metrics_set_pause_us(mono_us() - t0);
+	else if (r == 0)
+		metrics_set_resume_us(mono_us() - t0);
 	if (r < 0) {
 		api_response_fault(resp, "state: cannot %s the microVM: %s",
 				   st == API_VM_PAUSED ? "pause" : "resume", strerror(-r));
@@ -251,6 +312,10 @@ void vmm_api_handle(void *ctx, const struct api_request *req, struct api_respons
 		put_logger(vmm, &req->u.logger, resp);
 		return;
 	case API_REQ_PUT_METRICS:
+		if (metrics_init(vmm, req->u.metrics.metrics_path, err, sizeof(err)) < 0) {
+			api_response_fault(resp, "%s", err);
+			return;
+		}
 		vmm->cfg.metrics = req->u.metrics;
 		vmm->cfg.metrics.set = true;
 		api_response_no_content(resp);

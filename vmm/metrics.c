@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * metrics.c — Firecracker-format metrics: gather the counters the
+ * subsystems keep (api thread, vCPUs, virtio devices, serial, logger),
+ * turn them into one JSON line and write it without ever blocking.
+ *
+ * Counters ("..._count", "..._fails", bytes, exits) are reported as the
+ * difference since the last line that was actually written, as Firecracker's
+ * SharedIncMetric does; values that are not counters (start-up time,
+ * latencies, seccomp num_faults) are reported as they are. The previous
+ * values are kept by name, so a drive that appears after boot simply starts
+ * from zero. A line that cannot be written is counted in
+ * logger.missed_metrics_count and its deltas roll into the next line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "metrics.h"
+#include "vm.h"
+#include "vmm_ctl.h"
+#ifdef WISP_HAVE_VIRTIO
+#include "virtio.h"
+#endif
+
+#define KEY_MAX 160
+
+struct prev_value {
+	char key[KEY_MAX];
+	uint64_t committed;   /* value at the last written line */
+	uint64_t pending;     /* value in the line being written */
+};
+
+static struct {
+	int fd;               /* destination, -1 when not configured */
+	bool is_fifo;
+	int timer_fd;
+	struct prev_value *prev;
+	size_t nprev, capprev;
+	uint64_t startup_us, startup_cpu_us;
+	uint64_t pause_us, resume_us;
+	uint64_t missed_lines, write_fails;
+	uint64_t drive_updates, drive_update_fails;
+} M = { .fd = -1, .timer_fd = -1 };
+
+/* ---------------- deltas ---------------- */
+
+static struct prev_value *prev_slot(const char *key)
+{
+	for (size_t i = 0; i < M.nprev; i++)
+		if (strcmp(M.prev[i].key, key) == 0)
+			return &M.prev[i];
+	if (M.nprev == M.capprev) {
+		size_t cap = M.capprev ? M.capprev * 2 : 128;
+		struct prev_value *p = realloc(M.prev, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		M.prev = p;
+		M.capprev = cap;
+	}
+	memset(&M.prev[M.nprev], 0, sizeof(M.prev[0]));
+	snprintf(M.prev[M.nprev].key, KEY_MAX, "%s", key);
+	return &M.prev[M.nprev++];
+}
+
+/* obj[name] = cur - value at the last written line (keyed by section.name). */
+static void put_delta(json_t *obj, const char *section, const char *name, uint64_t cur)
+{
+	char key[KEY_MAX];
+	struct prev_value *p;
+	uint64_t d = cur;
+
+	snprintf(key, sizeof(key), "%s.%s", section, name);
+	p = prev_slot(key);
+	if (p) {
+		/* A counter that went backwards belongs to a new device. */
+		d = cur >= p->committed ? cur - p->committed : cur;
+		p->pending = cur;
+	}
+	json_object_set_new(obj, name, json_integer((json_int_t)d));
+}
+
+static void put_abs(json_t *obj, const char *name, uint64_t v)
+{
+	json_object_set_new(obj, name, json_integer((json_int_t)v));
+}
+
+/* The line was written: its values become the base of the next deltas. */
+static void commit_deltas(void)
+{
+	for (size_t i = 0; i < M.nprev; i++)
+		M.prev[i].committed = M.prev[i].pending;
+}
+
+/* Before a line is built, pending = committed (keys absent from this line
+ * keep their base). */
+static void reset_pending(void)
+{
+	for (size_t i = 0; i < M.nprev; i++)
+		M.prev[i].pending = M.prev[i].committed;
+}
+
+/* ---------------- sections ---------------- */
+
+static void api_sections(json_t *root, struct vmm *vmm)
+{
+	struct api_stats st;
+	json_t *srv = json_object(), *get = json_object(), *put = json_object(),
+	       *patch = json_object();
+
+	memset(&st, 0, sizeof(st));
+	if (vmm->api)
+		api_server_get_stats(vmm->api, &st);
+
+	put_abs(srv, "process_startup_time_us", M.startup_us);
+	put_abs(srv, "process_startup_time_cpu_us", M.startup_cpu_us);
+	put_delta(srv, "api_server", "connections", st.connections);
+	put_delta(srv, "api_server", "refused_connections", st.refused_connections);
+	put_delta(srv, "api_server", "bad_requests", st.bad_requests);
+	put_delta(srv, "api_server", "unsupported_requests", st.unsupported);
+	json_object_set_new(root, "api_server", srv);
+
+	put_delta(get, "get", "instance_info_count", st.count[API_REQ_GET_INSTANCE_INFO]);
+	put_delta(get, "get", "machine_cfg_count", st.count[API_REQ_GET_MACHINE_CONFIG]);
+	put_delta(get, "get", "vm_config_count", st.count[API_REQ_GET_VM_CONFIG]);
+	put_delta(get, "get", "vmm_version_count", st.count[API_REQ_GET_VERSION]);
+	put_abs(get, "mmds_count", 0);
+	json_object_set_new(root, "get_api_requests", get);
+
+	static const struct { const char *name; enum api_request_kind k; } puts[] = {
+		{ "actions", API_REQ_ACTION }, { "boot_source", API_REQ_PUT_BOOT_SOURCE },
+		{ "drive", API_REQ_PUT_DRIVE }, { "logger", API_REQ_PUT_LOGGER },
+		{ "machine_cfg", API_REQ_PUT_MACHINE_CONFIG }, { "metrics", API_REQ_PUT_METRICS },
+		{ "network", API_REQ_PUT_NET },
+	}, patches[] = {
+		{ "drive", API_REQ_PATCH_DRIVE }, { "network", API_REQ_PATCH_NET },
+		{ "machine_cfg", API_REQ_PATCH_MACHINE_CONFIG }, { "vm", API_REQ_PATCH_VM },
+	};
+	char n[64];
+
+	for (size_t i = 0; i < sizeof(puts) / sizeof(puts[0]); i++) {
+		snprintf(n, sizeof(n), "%s_count", puts[i].name);
+		put_delta(put, "put", n, st.count[puts[i].k]);
+		snprintf(n, sizeof(n), "%s_fails", puts[i].name);
+		put_delta(put, "put", n, st.fails[puts[i].k]);
+	}
+	json_object_set_new(root, "put_api_requests", put);
+	for (size_t i = 0; i < sizeof(patches) / sizeof(patches[0]); i++) {
+		snprintf(n, sizeof(n), "%s_count", patches[i].name);
+		put_delta(patch, "patch", n, st.count[patches[i].k]);
+		snprintf(n, sizeof(n), "%s_fails", patches[i].name);
+		put_delta(patch, "patch", n, st.fails[patches[i].k]);
+	}
+	json_object_set_new(root, "patch_api_requests", patch);
+}
+
+#ifdef WISP_HAVE_VIRTIO
+/* Rejected chains, summed over the device's queues. */
+static void queue_stats(struct virtio_mmio *t, struct virtq_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	virtio_mmio_lock(t);
+	for (unsigned q = 0; q < t->ops->nr_queues && q < VIRTIO_MAX_QUEUES; q++) {
+		const struct virtq_stats *s = &t->state.queues[q].stats;
+
+		out->bad_desc += s->bad_desc;
+		out->loops += s->loops;
+		out->out_of_ram += s->out_of_ram;
+		out->nested_indirect += s->nested_indirect;
+		out->bad_indirect += s->bad_indirect;
+		out->oversized += s->oversized;
+		out->bad_order += s->bad_order;
+		out->bad_avail += s->bad_avail;
+		out->bad_rings += s->bad_rings;
+	}
+	virtio_mmio_unlock(t);
+}
+
+static void add_queue_stats(struct virtq_stats *sum, const struct virtq_stats *s)
+{
+	const uint64_t *a = (const uint64_t *)s;
+	uint64_t *b = (uint64_t *)sum;
+
+	for (size_t i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
+		b[i] += a[i];
+}
+
+static void put_queue_stats(json_t *o, const char *sec, const struct virtq_stats *q)
+{
+	put_delta(o, sec, "queue_bad_desc", q->bad_desc);
+	put_delta(o, sec, "queue_loops", q->loops);
+	put_delta(o, sec, "queue_out_of_ram", q->out_of_ram);
+	put_delta(o, sec, "queue_nested_indirect", q->nested_indirect);
+	put_delta(o, sec, "queue_bad_indirect", q->bad_indirect);
+	put_delta(o, sec, "queue_oversized", q->oversized);
+	put_delta(o, sec, "queue_bad_order", q->bad_order);
+	put_delta(o, sec, "queue_bad_avail", q->bad_avail);
+	put_delta(o, sec, "queue_bad_rings", q->bad_rings);
+}
+
+static void put_blk(json_t *root, const char *sec, const struct virtio_blk_stats *s,
+		    const struct virtq_stats *q, bool aggregate)
+{
+	json_t *o = json_object();
+
+	put_delta(o, sec, "read_bytes", s->read_bytes);
+	put_delta(o, sec, "write_bytes", s->write_bytes);
+	put_delta(o, sec, "read_count", s->read_count);
+	put_delta(o, sec, "write_count", s->write_count);
+	put_delta(o, sec, "flush_count", s->flush_count);
+	put_delta(o, sec, "get_id_count", s->get_id_count);
+	put_delta(o, sec, "invalid_reqs_count", s->invalid_reqs + s->unsupported);
+	put_delta(o, sec, "execute_fails", s->io_errors);
+	if (aggregate) {
+		put_delta(o, sec, "update_count", M.drive_updates);
+		put_delta(o, sec, "update_fails", M.drive_update_fails);
+	}
+	put_queue_stats(o, sec, q);
+	json_object_set_new(root, sec, o);
+}
+
+static void put_net(json_t *root, const char *sec, const struct virtio_net_stats *s,
+		    const struct virtq_stats *q)
+{
+	json_t *o = json_object();
+
+	put_delta(o, sec, "rx_bytes_count", s->rx_bytes);
+	put_delta(o, sec, "rx_packets_count", s->rx_packets);
+	put_delta(o, sec, "rx_count", s->rx_packets);
+	put_delta(o, sec, "rx_fails", s->rx_errors);
+	put_delta(o, sec, "rx_drops", s->rx_drops);
+	put_delta(o, sec, "no_rx_avail_buffer", s->rx_wait_buffers);
+	put_delta(o, sec, "tx_bytes_count", s->tx_bytes);
+	put_delta(o, sec, "tx_packets_count", s->tx_packets);
+	put_delta(o, sec, "tx_count", s->tx_packets);
+	put_delta(o, sec, "tx_fails", s->tx_errors);
+	put_delta(o, sec, "tx_drops", s->tx_drops);
+	put_delta(o, sec, "tx_malformed_frames", s->tx_oversized);
+	put_queue_stats(o, sec, q);
+	json_object_set_new(root, sec, o);
+}
+
+static void device_sections(json_t *root, struct vmm *vmm)
+{
+	struct virtio_blk_stats bsum;
+	struct virtio_net_stats nsum;
+	struct virtq_stats bq, nq;
+	struct virtio_devices *devs = vmm->vm ? vmm->vm->virtio : NULL;
+	unsigned n = devs ? virtio_devices_count(devs) : 0;
+	char sec[KEY_MAX];
+
+	memset(&bsum, 0, sizeof(bsum));
+	memset(&nsum, 0, sizeof(nsum));
+	memset(&bq, 0, sizeof(bq));
+	memset(&nq, 0, sizeof(nq));
+	for (unsigned i = 0; i < n; i++) {
+		struct virtio_device_info info;
+		struct virtq_stats q;
+
+		if (virtio_devices_info(devs, i, &info) < 0)
+			continue;
+		queue_stats(info.transport, &q);
+		if (info.kind == VIRTIO_KIND_BLK) {
+			struct virtio_blk *b = virtio_devices_blk(devs, info.id);
+			struct virtio_blk_stats s;
+
+			if (!b)
+				continue;
+			virtio_blk_get_stats(b, &s);
+			snprintf(sec, sizeof(sec), "block_%s", info.id);
+			put_blk(root, sec, &s, &q, false);
+			bsum.read_bytes += s.read_bytes;
+			bsum.write_bytes += s.write_bytes;
+			bsum.read_count += s.read_count;
+			bsum.write_count += s.write_count;
+			bsum.flush_count += s.flush_count;
+			bsum.get_id_count += s.get_id_count;
+			bsum.invalid_reqs += s.invalid_reqs;
+			bsum.unsupported += s.unsupported;
+			bsum.io_errors += s.io_errors;
+			add_queue_stats(&bq, &q);
+		} else {
+			struct virtio_net *nd = virtio_devices_net(devs, info.id);
+			struct virtio_net_stats s;
+
+			if (!nd)
+				continue;
+			virtio_net_get_stats(nd, &s);
+			snprintf(sec, sizeof(sec), "net_%s", info.id);
+			put_net(root, sec, &s, &q);
+			nsum.rx_bytes += s.rx_bytes;
+			nsum.rx_packets += s.rx_packets;
+			nsum.rx_drops += s.rx_drops;
+			nsum.rx_errors += s.rx_errors;
+			nsum.rx_wait_buffers += s.rx_wait_buffers;
+			nsum.tx_bytes += s.tx_bytes;
+			nsum.tx_packets += s.tx_packets;
+			nsum.tx_drops += s.tx_drops;
+			nsum.tx_errors += s.tx_errors;
+			nsum.tx_oversized += s.tx_oversized;
+			add_queue_stats(&nq, &q);
+		}
+	}
+	put_blk(root, "block", &bsum, &bq, true);
+	put_net(root, "net", &nsum, &nq);
+}
+#else
+static void device_sections(json_t *root, struct vmm *vmm)
+{
+	(void)root;
+	(void)vmm;
+}
+#endif
+
+static void vm_sections(json_t *root, struct vmm *vmm)
+{
+	uint64_t io = 0, mmio = 0, hlt = 0, other = 0;
+	struct serial_stats ss = { 0, 0, 0 };
+	json_t *vcpu = json_object(), *uart = json_object();
+
+	if (vmm->vm) {
+		for (unsigned i = 0; i < vmm->vm->nr_vcpus; i++) {
+			io += vmm->vm->vcpus[i].exits_io;
+			mmio += vmm->vm->vcpus[i].exits_mmio;
+			hlt += vmm->vm->vcpus[i].exits_hlt;
+			other += vmm->vm->vcpus[i].exits_other;
+		}
+		if (vmm->vm->serial)
+			serial_get_stats(vmm->vm->serial, &ss);
+	}
+	put_delta(vcpu, "vcpu", "exit_io", io);
+	put_delta(vcpu, "vcpu", "exit_mmio", mmio);
+	put_delta(vcpu, "vcpu", "exit_hlt", hlt);
+	put_delta(vcpu, "vcpu", "exit_other", other);
+	put_abs(vcpu, "failures", 0);
+	json_object_set_new(root, "vcpu", vcpu);
+
+	put_delta(uart, "uart", "read_count", ss.rx_bytes);
+	put_delta(uart, "uart", "write_count", ss.tx_bytes);
+	put_delta(uart, "uart", "error_count", ss.tx_errors);
+	put_abs(uart, "missed_read_count", 0);
+	put_abs(uart, "missed_write_count", 0);
+	put_abs(uart, "flush_count", 0);
+	json_object_set_new(root, "uart", uart);
+}
+
+static void misc_sections(json_t *root)
+{
+	json_t *lg = json_object(), *sc = json_object(), *lat = json_object();
+
+	put_delta(lg, "logger", "missed_metrics_count", M.missed_lines);
+	put_delta(lg, "logger", "metrics_fails", M.write_fails);
+	put_delta(lg, "logger", "missed_log_count", log_dropped_lines());
+	json_object_set_new(root, "logger", lg);
+
+	/* A seccomp violation kills the process (SECCOMP_RET_KILL_PROCESS),
+	 * so a running wisp has seen none. */
+	put_abs(sc, "num_faults", 0);
+	json_object_set_new(root, "seccomp", sc);
+
+	put_abs(lat, "vmm_pause_vm", M.pause_us);
+	put_abs(lat, "vmm_resume_vm", M.resume_us);
+	json_object_set_new(root, "latencies_us", lat);
+}
+
+static char *build_line(struct vmm *vmm, size_t *len)
+{
+	struct timespec ts;
+	json_t *root = json_object();
+	char *text, *line;
+
+	reset_pending();
+	clock_gettime(CLOCK_REALTIME, &ts);
+	put_abs(root, "utc_timestamp_ms",
+		(uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+	api_sections(root, vmm);
+	device_sections(root, vmm);
+	vm_sections(root, vmm);
+	misc_sections(root);
+	text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	if (!text)
+		return NULL;
+	*len = strlen(text) + 1;
+	line = realloc(text, *len + 1);
+	if (!line) {
+		free(text);
+		return NULL;
+	}
+	line[*len - 1] = '\n';
+	line[*len] = 0;
+	return line;
+}
+
+/* ---------------- writing ---------------- */
+
+/* A pipe takes the whole line or nothing: a line longer than PIPE_BUF could
+ * otherwise be written in part and tear the stream. */
+static bool fifo_has_room(size_t len)
+{
+	int used = 0, cap;
+
+	if (!M.is_fifo)
+		return true;
+	cap = fcntl(M.fd, F_GETPIPE_SZ);
+	if (cap < 0 || ioctl(M.fd, FIONREAD, &used) < 0)
+		return true;   /* cannot tell: let write() decide */
+	return (size_t)cap - (size_t)used >= len;
+}
+
+int metrics_flush(struct vmm *vmm)
+{
+	size_t len = 0;
+	char *line;
+	ssize_t n;
+	int r = 0;
+
+	if (M.fd < 0)
+		return -ENODEV;
+	line = build_line(vmm, &len);
+	if (!line) {
+		M.write_fails++;
+		return -ENOMEM;
+	}
+	if (!fifo_has_room(len)) {
+		n = -1;
+		errno = EAGAIN;
+	} else {
+		do
+			n = write(M.fd, line, len);
+		while (n < 0 && errno == EINTR);
+	}
+	free(line);
+	if (n == (ssize_t)len) {
+		commit_deltas();
+		return 0;
+	}
+	M.missed_lines++;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		r = -EAGAIN;
+	} else {
+		r = n < 0 ? -errno : -EIO;
+		M.write_fails++;
+		log_warn("metrics: cannot write a metrics line: %s",
+			 n < 0 ? strerror(errno) : "short write");
+	}
+	return r;
+}
+
+static void on_timer(int fd, uint32_t events, void *opaque)
+{
+	uint64_t ticks;
+
+	(void)events;
+	if (read(fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return;
+	metrics_flush(opaque);
+}
+
+bool metrics_enabled(void)
+{
+	return M.fd >= 0;
+}
+
+int metrics_init(struct vmm *vmm, const char *path, char *err, size_t errlen)
+{
+	struct itimerspec its = { .it_interval = { METRICS_PERIOD_S, 0 },
+				  .it_value = { METRICS_PERIOD_S, 0 } };
+	struct stat st;
+	int fd, r;
+
+	if (M.fd >= 0) {
+		snprintf(err, errlen, "Reinitialization of metrics not allowed.");
+		return -EBUSY;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_NONBLOCK | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ENXIO)   /* a FIFO nobody reads yet */
+		fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "metrics_path: cannot open %s: %s", path, strerror(errno));
+		return r;
+	}
+	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) ||
+				    S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode))) {
+		snprintf(err, errlen, "metrics_path: %s is not a file or a named pipe", path);
+		close(fd);
+		return -EINVAL;
+	}
+	M.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (M.timer_fd < 0 || timerfd_settime(M.timer_fd, 0, &its, NULL) < 0 ||
+	    evloop_add(vmm->loop, M.timer_fd, EPOLLIN, on_timer, vmm) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "metrics: cannot start the flush timer: %s", strerror(errno));
+		if (M.timer_fd >= 0)
+			close(M.timer_fd);
+		M.timer_fd = -1;
+		close(fd);
+		return r ? r : -EIO;
+	}
+	M.fd = fd;
+	M.is_fifo = S_ISFIFO(st.st_mode);
+	log_info("metrics: writing to %s every %d s", path, METRICS_PERIOD_S);
+	return 0;
+}
+
+void metrics_set_startup(uint64_t wall_us, uint64_t cpu_us)
+{
+	M.startup_us = wall_us;
+	M.startup_cpu_us = cpu_us;
+}
+
+void metrics_set_pause_us(uint64_t us)
+{
+	M.pause_us = us;
+}
+
+void metrics_set_resume_us(uint64_t us)
+{
+	M.resume_us = us;
+}
+
+void metrics_count_drive_update(bool ok)
+{
+	if (ok)
+		M.drive_updates++;
+	else
+		M.drive_update_fails++;
+}
+
+void metrics_shutdown(struct vmm *vmm)
+{
+	if (M.fd >= 0)
+		metrics_flush(vmm);
+	if (M.timer_fd >= 0) {
+		evloop_del(vmm->loop, M.timer_fd);
+		close(M.timer_fd);
+		M.timer_fd = -1;
+	}
+	if (M.fd >= 0)
+		close(M.fd);
+	M.fd = -1;
+	free(M.prev);
+	M.prev = NULL;
+	M.nprev = M.capprev = 0;
+}
