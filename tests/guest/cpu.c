@@ -152,6 +152,11 @@ void ioapic_route(unsigned pin, unsigned vector, uint32_t dest_apic)
 	ioapic_write(0x10 + 2 * pin, vector & 0xff);
 }
 
+void ioapic_mask(unsigned pin)
+{
+	ioapic_write(0x10 + 2 * pin, 1u << 16);
+}
+
 /* ---------------- time ---------------- */
 #define PIT_HZ        1193182u
 #define CAL_MS        10u

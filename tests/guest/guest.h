@@ -207,6 +207,7 @@ uint32_t lapic_id(void);
 void lapic_eoi(void);
 int lapic_send_ipi(uint32_t apic_id, uint32_t icr_low);
 void ioapic_route(unsigned pin, unsigned vector, uint32_t dest_apic);
+void ioapic_mask(unsigned pin);
 void timer_calibrate(void);
 uint64_t tsc_per_ms(void);
 uint64_t now_us(void);
@@ -228,5 +229,11 @@ NORETURN void scen_smp(void);
 NORETURN void scen_irq(void);
 NORETURN void scen_ticker(void);
 NORETURN void scen_perf(void);
+NORETURN void scen_blk(void);
+NORETURN void scen_blk_bench(void);
+NORETURN void scen_hostile(void);
+NORETURN void scen_net(void);
+NORETURN void scen_net_burst(void);
+NORETURN void scen_net_bench(void);
 
 #endif

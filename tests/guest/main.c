@@ -27,6 +27,12 @@ static const struct scenario scenarios[] = {
 	{ "triple-fault", scen_triple_fault },
 	{ "ticker", scen_ticker },
 	{ "perf", scen_perf },
+	{ "blk", scen_blk },
+	{ "blk-bench", scen_blk_bench },
+	{ "hostile", scen_hostile },
+	{ "net", scen_net },
+	{ "net-burst", scen_net_burst },
+	{ "net-bench", scen_net_bench },
 };
 
 void machine_reset(void)
