@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -349,12 +350,38 @@ static const struct virtio_dev_ops net_ops = {
 	.notify = net_notify,
 };
 
+/* Whether a network device of that name exists in our namespace. TUNSETIFF
+ * would create a missing one (with CAP_NET_ADMIN): a tap nobody set up,
+ * which is not what host_dev_name asks for. 0, -ENODEV, or -errno. */
+static int tap_exists(const char *name)
+{
+	struct ifreq ifr;
+	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+
+	if (s < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(s, SIOCGIFINDEX, &ifr) < 0)
+		r = -errno;
+	close(s);
+	return r;
+}
+
 static int open_tap(const struct net_config *cfg, char *err, size_t errlen)
 {
 	struct ifreq ifr;
 	int hdr = VIRTIO_NET_HDR_LEN, e;
-	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	int fd;
 
+	e = tap_exists(cfg->host_dev_name);
+	if (e == -ENODEV) {
+		snprintf(err, errlen, "network interface '%s': tap '%s' does not exist "
+			 "(create it first, e.g. ip tuntap add dev %s mode tap)",
+			 cfg->iface_id, cfg->host_dev_name, cfg->host_dev_name);
+		return e;
+	}
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		e = errno;
 		snprintf(err, errlen, "network interface '%s': cannot open /dev/net/tun for tap '%s': %s",
