@@ -113,8 +113,7 @@ void scen_blk_bench(void)
 				if (next == nblocks)
 					next = 0;
 			}
-			vblk_queue(&disk, slot, type, blk * (bs / SECTOR), bufs[slot],
-				   (uint32_t)bs, false);
+			vblk_requeue(&disk, slot, blk * (bs / SECTOR));
 		}
 		if (any) {
 			last_progress = now;

@@ -8,7 +8,7 @@
  * wisp). One at a time, in slot 0 (descriptors 0..2):
  *   descriptor-loop   desc 0 -> 1 -> 0, both readable 16-byte headers
  *   out-of-ram        data descriptor [RAM top - 256, +512) (crosses the
- *                     end of RAM)
+ *                     end of RAM; wtest.oob=ADDR puts it at ADDR instead)
  *   oversized-chain   one indirect descriptor -> a 2048-entry table
  *                     (header, 2046 x 512-byte data, status): a chain
  *                     longer than any queue (wisp 256, QEMU's limit 1024)
@@ -20,7 +20,8 @@
  * needs-reset or no completion device 0 is reset and set up again. Around
  * every case a normal 8-sector read on device 1 and on device 0 must
  * return the pattern. FAIL if a good read fails, a hostile request
- * completes with status OK, or the readonly-data buffer was written.
+ * completes with status OK and data (used length > 1), or the
+ * readonly-data buffer was written.
  */
 #include "vio.h"
 
@@ -87,8 +88,10 @@ static void run_case(const char *name)
 	r = vblk_wait(&dev0, 1000000);
 	if (r == 0) {
 		printk("hostile: %s -> used len %u status %u\n", name, dev0.used_len[0], s->status);
-		if (s->status == VBLK_S_OK) {
-			printk("hostile: %s completed with status OK\n", name);
+		/* OK with data is a device that served a malformed request. */
+		if (s->status == VBLK_S_OK && dev0.used_len[0] > 1) {
+			printk("hostile: %s completed with status OK and %u data bytes\n", name,
+			       dev0.used_len[0] - 1);
 			bad = true;
 		}
 	} else if (r == -2) {
@@ -123,6 +126,7 @@ void scen_hostile(void)
 	struct vblk_slot *s;
 	struct vring_desc *d;
 	unsigned round = 0;
+	uint64_t oob = param_u64("oob", ram_top() - 256);
 
 	timer_calibrate();
 	pattern_init();
@@ -136,8 +140,8 @@ void scen_hostile(void)
 	t2 = ram_alloc(2 * sizeof(struct vring_desc), 64);
 	if (!goodbuf || !databuf || !bigtable || !t1 || !t2)
 		wtest_fail("out of memory");
-	printk("hostile: device 0 queue %u, device 1 queue %u, RAM top 0x%lx\n", dev0.v.q[0].size,
-	       dev1.v.q[0].size, (unsigned long)ram_top());
+	printk("hostile: device 0 queue %u, device 1 queue %u, RAM top 0x%lx, out-of-ram buffer 0x%lx\n",
+	       dev0.v.q[0].size, dev1.v.q[0].size, (unsigned long)ram_top(), (unsigned long)oob);
 	good_reads_both(round++);
 
 	/* (a) descriptor loop */
@@ -154,7 +158,7 @@ void scen_hostile(void)
 	d = dev0.v.q[0].desc;
 	header(VBLK_T_IN, 0);
 	d[0] = desc(&s->hdr, sizeof(s->hdr), VD_NEXT, 1);
-	d[1] = (struct vring_desc){ ram_top() - 256, SECTOR, VD_WRITE | VD_NEXT, 2 };
+	d[1] = (struct vring_desc){ oob, SECTOR, VD_WRITE | VD_NEXT, 2 };
 	d[2] = desc(&s->status, 1, VD_WRITE, 0);
 	run_case("out-of-ram");
 	good_reads_both(round++);
