@@ -14,6 +14,9 @@
  *                     longer than any queue (wisp 256, QEMU's limit 1024)
  *   nested-indirect   indirect table whose second entry is INDIRECT again
  *   readonly-data     IN request whose data descriptor is device-readable
+ * With wtest.extra=1 a sixth case follows: avail-jump (the avail index
+ * moves size+1 past the device's position: a corrupt ring), always
+ * followed by a reset and set-up of device 0.
  * Each waits up to 1 s for a used element or DEVICE_NEEDS_RESET and
  * prints `hostile: <case> -> used len L status S | needs-reset |
  * no completion` (S is the status byte, 255 = not written). After
@@ -205,6 +208,29 @@ void scen_hostile(void)
 		}
 	}
 	good_reads_both(round++);
+
+	/* (f, opt-in) the driver's avail index jumps past a whole ring */
+	if (param_u64("extra", 0)) {
+		struct vq *q = &dev0.v.q[0];
+
+		q->avail[1] = (uint16_t)(q->avail_idx + q->size + 1);
+		vio_mb();
+		vio_write(&dev0.v, VIO_QUEUE_NOTIFY, 0);
+		switch (vblk_wait(&dev0, 1000000)) {
+		case -2:
+			printk("hostile: avail-jump -> needs-reset\n");
+			break;
+		case -1:
+			printk("hostile: avail-jump -> no completion\n");
+			break;
+		default:
+			printk("hostile: avail-jump -> used element\n");
+			break;
+		}
+		open_dev0();
+		printk("hostile: device 0 reset and set up again\n");
+		good_reads_both(round++);
+	}
 
 	if (bad)
 		wtest_fail("see the hostile: lines above");
