@@ -24,6 +24,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "http.h"
 #include "route.h"
 
@@ -462,6 +464,10 @@ struct api_server *api_server_create(const char *sock_path, char *err, size_t er
 			 sock_path);
 		return NULL;
 	}
+	/* jansson seeds its hash function from /dev/urandom on first use; do
+	 * it now, on this thread, so the api thread (whose seccomp filter has
+	 * no open) never has to. */
+	json_object_seed(0);
 	struct api_server *s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "out of memory");

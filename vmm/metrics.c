@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -43,8 +42,9 @@ struct prev_value {
 
 static struct {
 	int fd;               /* destination, -1 when not configured */
-	bool is_fifo;
 	int timer_fd;
+	char *tail;           /* rest of a line a full pipe took only in part */
+	size_t tail_len, tail_off;
 	struct prev_value *prev;
 	size_t nprev, capprev;
 	uint64_t startup_us, startup_cpu_us;
@@ -405,18 +405,35 @@ static char *build_line(struct vmm *vmm, size_t *len)
 
 /* ---------------- writing ---------------- */
 
-/* A pipe takes the whole line or nothing: a line longer than PIPE_BUF could
- * otherwise be written in part and tear the stream. */
-static bool fifo_has_room(size_t len)
+/* write() without retrying on a full destination: bytes written or -errno. */
+static ssize_t write_some(const char *buf, size_t len)
 {
-	int used = 0, cap;
+	ssize_t n;
 
-	if (!M.is_fifo)
-		return true;
-	cap = fcntl(M.fd, F_GETPIPE_SZ);
-	if (cap < 0 || ioctl(M.fd, FIONREAD, &used) < 0)
-		return true;   /* cannot tell: let write() decide */
-	return (size_t)cap - (size_t)used >= len;
+	do
+		n = write(M.fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+/* Finish a line that was written in part (a pipe larger lines than PIPE_BUF
+ * may be split), so the stream never holds a torn line. 0 when nothing is
+ * pending any more. */
+static ssize_t finish_tail(void)
+{
+	ssize_t n;
+
+	if (!M.tail)
+		return 0;
+	n = write_some(M.tail + M.tail_off, M.tail_len - M.tail_off);
+	if (n < 0)
+		return n;
+	M.tail_off += (size_t)n;
+	if (M.tail_off < M.tail_len)
+		return -EAGAIN;
+	free(M.tail);
+	M.tail = NULL;
+	return 0;
 }
 
 int metrics_flush(struct vmm *vmm)
@@ -424,38 +441,37 @@ int metrics_flush(struct vmm *vmm)
 	size_t len = 0;
 	char *line;
 	ssize_t n;
-	int r = 0;
 
 	if (M.fd < 0)
 		return -ENODEV;
-	line = build_line(vmm, &len);
-	if (!line) {
-		M.write_fails++;
-		return -ENOMEM;
+	n = finish_tail();
+	if (n == 0) {
+		line = build_line(vmm, &len);
+		if (!line) {
+			M.write_fails++;
+			return -ENOMEM;
+		}
+		n = write_some(line, len);
+		if (n >= 0 && (size_t)n < len) {
+			/* Part of it is out: the rest goes first next time. */
+			M.tail = line;
+			M.tail_len = len;
+			M.tail_off = (size_t)n;
+			line = NULL;
+		}
+		free(line);
+		if (n >= 0) {
+			commit_deltas();
+			return 0;
+		}
 	}
-	if (!fifo_has_room(len)) {
-		n = -1;
-		errno = EAGAIN;
-	} else {
-		do
-			n = write(M.fd, line, len);
-		while (n < 0 && errno == EINTR);
-	}
-	free(line);
-	if (n == (ssize_t)len) {
-		commit_deltas();
-		return 0;
-	}
+	/* The line is lost; its deltas roll into the next one. */
 	M.missed_lines++;
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		r = -EAGAIN;
-	} else {
-		r = n < 0 ? -errno : -EIO;
-		M.write_fails++;
-		log_warn("metrics: cannot write a metrics line: %s",
-			 n < 0 ? strerror(errno) : "short write");
-	}
-	return r;
+	if (n == -EAGAIN || n == -EWOULDBLOCK)
+		return -EAGAIN;
+	M.write_fails++;
+	log_warn("metrics: cannot write a metrics line: %s", strerror((int)-n));
+	return (int)n;
 }
 
 static void on_timer(int fd, uint32_t events, void *opaque)
@@ -510,7 +526,6 @@ int metrics_init(struct vmm *vmm, const char *path, char *err, size_t errlen)
 		return r ? r : -EIO;
 	}
 	M.fd = fd;
-	M.is_fifo = S_ISFIFO(st.st_mode);
 	log_info("metrics: writing to %s every %d s", path, METRICS_PERIOD_S);
 	return 0;
 }
@@ -551,6 +566,8 @@ void metrics_shutdown(struct vmm *vmm)
 	if (M.fd >= 0)
 		close(M.fd);
 	M.fd = -1;
+	free(M.tail);
+	M.tail = NULL;
 	free(M.prev);
 	M.prev = NULL;
 	M.nprev = M.capprev = 0;
