@@ -349,8 +349,7 @@ int main(int argc, char **argv)
 	printf("API benchmark: %d runs each (medians), %d requests per run on one connection\n",
 	       runs, reqs);
 	printf("| %-55s | %10s | %10s | %9s |\n", "metric", "wisp", "qemu", "qemu/wisp");
-	printf("|%s|%s|%s|%s|\n", "------------------------------------------------------",
-	       "------------", "------------", "-----------");
+	printf("|---|---:|---:|---:|\n");
 #define MED(arr, f) med_field(arr, runs, offsetof(struct start_sample, f))
 	row("start -> socket accepting, wall (ms)", MED(ws, accept_ms),
 	    qemu ? MED(qs, accept_ms) : NAN, 2);
