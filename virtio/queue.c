@@ -151,9 +151,12 @@ static int walk_chain(struct virtq *q, const struct guest_mem *mem, struct virtq
 
 			if (in_indirect)
 				REJECT(q, nested_indirect, VIRTQ_REJECT_NESTED_INDIRECT);
-			if (!q->indirect || d.len == 0 || d.len % DESC_SIZE ||
-			    d.len / DESC_SIZE > VIRTQ_MAX_SIZE)
+			if (!q->indirect || d.len == 0 || d.len % DESC_SIZE)
 				REJECT(q, bad_indirect, VIRTQ_REJECT_BAD_INDIRECT);
+			/* No chain may be longer than the queue (virtio 1.2
+			 * 2.7.5.3.1), indirect or not. */
+			if (d.len / DESC_SIZE > q->size)
+				REJECT(q, oversized, VIRTQ_REJECT_OVERSIZED);
 			if (d.flags & VIRTQ_DESC_F_NEXT)
 				REJECT(q, bad_desc, VIRTQ_REJECT_BAD_DESC);
 			t = guest_mem_ptr(mem, d.addr, d.len);
@@ -176,7 +179,7 @@ static int walk_chain(struct virtq *q, const struct guest_mem *mem, struct virtq
 			if (!w && seen_writable)
 				REJECT(q, bad_order, VIRTQ_REJECT_BAD_ORDER);
 			total += d.len;
-			if (total > VIRTQ_MAX_CHAIN_BYTES || c->nr >= VIRTQ_MAX_SIZE)
+			if (total > VIRTQ_MAX_CHAIN_BYTES || c->nr >= q->size)
 				REJECT(q, oversized, VIRTQ_REJECT_OVERSIZED);
 			c->segs[c->nr++] = (struct virtq_seg){ .hva = p, .len = d.len, .writable = w };
 			if (w) {

@@ -144,6 +144,11 @@ START_TEST(blk_engine_and_cache)
 	snprintf(expect, sizeof(expect), "read-write, %s engine, cache %s", modes[_i].engine,
 		 modes[_i].cache);
 	ck_assert_msg(strstr(p.err.data, expect), "no '%s' in stderr:\n%s", expect, p.err.data);
+	/* What the guest saw: the size of the file, its interrupt, every step. */
+	ck_assert_msg(strstr(p.out.data, "blk: device 0 at 0xc0001000 irq 5: capacity 2048 sectors") &&
+		      strstr(p.out.data, "used-buffer interrupt on IRQ 5") &&
+		      strstr(p.out.data, "read 64 ok, wrote 64 ok, flush ok, id 'rootfs', "
+			     "past-end IOERR"), "stdout:\n%s", p.out.data);
 	ASSERT_IMAGE(img, BLK_N, true);
 	free(img);
 	proc_free(&p);
@@ -175,6 +180,22 @@ START_TEST(blk_get_id_is_the_drive_id)
 	ASSERT_PASS(&p, "blk");
 	proc_free(&p);
 	ck_assert_int_eq(image_create(img, IMG_SECTORS), 0);
+	/* 20 bytes fill the serial exactly (no NUL); longer ids are cut. */
+	for (unsigned i = 0; i < 2; i++) {
+		static const char *const ids[] = { "abcdefghijklmnopqrst", "abcdefghijklmnopqrstuvwxy" };
+		char args[128];
+
+		d.id = ids[i];
+		ck_assert_int_eq(image_create(img, IMG_SECTORS), 0);
+		snprintf(args, sizeof(args), "wtest=blk wtest.id=%s", ids[i]);
+		boot(&p, args, &d, 1);
+		ASSERT_PASS(&p, "blk");
+		ck_assert_msg(strstr(p.out.data, "id 'abcdefghijklmnopqrst'"), "stdout:\n%s",
+			      p.out.data);
+		proc_free(&p);
+	}
+	d.id = "serial-xyz";
+	ck_assert_int_eq(image_create(img, IMG_SECTORS), 0);
 	boot(&p, "wtest=blk wtest.id=not-the-id", &d, 1);
 	ck_assert_msg(strstr(p.out.data, "WTEST blk FAIL"), "guest accepted a wrong id:\n%s",
 		      p.out.data);
@@ -204,6 +225,8 @@ START_TEST(drive_order_root_first_then_config_order)
 
 	boot(&p, "wtest=blk wtest.id=r", d, 3);
 	ASSERT_PASS(&p, "blk");
+	ck_assert_msg(strstr(p.out.data, "id 'r', past-end IOERR, ro write IOERR"), "stdout:\n%s",
+		      p.out.data);
 	ASSERT_IMAGE(r, BLK_N, true);
 	ASSERT_IMAGE(x, BLK_N, false);
 	ASSERT_IMAGE(y, BLK_N, false);
@@ -294,6 +317,7 @@ START_TEST(read_only_drive_refuses_writes)
 	ASSERT_PASS(&p, "blk");
 	ck_assert_msg(strstr(p.err.data, "drive 'ro': ") && strstr(p.err.data, "read-only"),
 		      "stderr:\n%s", p.err.data);
+	ck_assert_msg(strstr(p.out.data, ", ro write IOERR"), "stdout:\n%s", p.out.data);
 	ASSERT_IMAGE(rw, BLK_N, true);
 	ASSERT_IMAGE(ro, BLK_N, false);
 	free(rw);
@@ -407,7 +431,8 @@ START_TEST(hostile_driver_is_survived_and_counted)
 		      strstr(p.err.data, "outside guest RAM") && strstr(p.err.data, "out_of_ram=") &&
 		      strstr(p.err.data, "indirect table inside an indirect table") &&
 		      strstr(p.err.data, "nested_indirect=1") &&
-		      strstr(p.err.data, "bad indirect table") && strstr(p.err.data, "bad_indirect=1") &&
+		      strstr(p.err.data, "chain has too many descriptors") &&
+		      strstr(p.err.data, "oversized=1") &&
 		      strstr(p.err.data, "bad request at head") &&
 		      strstr(p.err.data, "(invalid_reqs=5)"),
 		      "stderr:\n%s\nstdout:\n%s", p.err.data, p.out.data);

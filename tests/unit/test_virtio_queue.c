@@ -264,21 +264,30 @@ END_TEST
 START_TEST(too_many_segments)
 {
 	uint64_t tbl = T_DATA + 0x2000;
+	uint16_t n = Q.size;
 
-	/* 1 direct buffer + an indirect table of 256 buffers = 257 segments */
-	for (uint16_t i = 0; i < 256; i++)
-		set_desc_at(&M, tbl, i, T_DATA, 4, i < 255 ? VIRTQ_DESC_F_NEXT : 0,
+	/* 1 direct buffer + an indirect table of `size` buffers: one segment
+	 * more than the queue has descriptors. */
+	for (uint16_t i = 0; i < n + 1; i++)
+		set_desc_at(&M, tbl, i, T_DATA, 4, i < n - 1 ? VIRTQ_DESC_F_NEXT : 0,
 			    (uint16_t)(i + 1));
 	set_desc(&M, 0, T_DATA, 4, VIRTQ_DESC_F_NEXT, 1);
-	set_desc(&M, 1, tbl, 256 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	set_desc(&M, 1, tbl, (uint32_t)n * 16, VIRTQ_DESC_F_INDIRECT, 0);
 	avail_add(&M, 8, 0);
 	ck_assert_int_eq(virtq_pop(&Q, &M.mem, &C), -EINVAL);
 	ck_assert_uint_eq(Q.stats.oversized, 1);
-	/* an indirect table longer than the largest queue */
-	set_desc(&M, 1, tbl, 257 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	/* an indirect table with more entries than the queue size: a chain
+	 * longer than the queue, even though the table itself is in RAM */
+	set_desc(&M, 0, tbl, (uint32_t)(n + 1) * 16, VIRTQ_DESC_F_INDIRECT, 0);
 	avail_add(&M, 8, 0);
 	ck_assert_int_eq(virtq_pop(&Q, &M.mem, &C), -EINVAL);
-	ck_assert_uint_eq(Q.stats.bad_indirect, 1);
+	ck_assert_uint_eq(Q.stats.oversized, 2);
+	ck_assert_uint_eq(Q.stats.bad_indirect, 0);
+	/* exactly `size` entries is fine */
+	set_desc(&M, 0, tbl, (uint32_t)n * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	avail_add(&M, 8, 0);
+	ck_assert_int_eq(virtq_pop(&Q, &M.mem, &C), 1);
+	ck_assert_uint_eq(C.nr, n);
 }
 END_TEST
 
