@@ -208,10 +208,11 @@ static void patch_vm(struct vmm *vmm, enum api_vm_state st, struct api_response 
 static void put_logger(struct vmm *vmm, const struct api_logger *l, struct api_response *resp)
 {
 	struct logger_config lc = vmm->cfg.logger;
+	int r;
 
-	if ((l->present & API_LOG_PATH) && log_set_path(l->cfg.log_path) < 0) {
+	if ((l->present & API_LOG_PATH) && (r = log_set_path(l->cfg.log_path)) < 0) {
 		api_response_fault(resp, "log_path: cannot open %s: %s", l->cfg.log_path,
-				   strerror(errno));
+				   strerror(-r));
 		return;
 	}
 	if (l->present & API_LOG_PATH)

@@ -273,6 +273,8 @@ START_TEST(preboot_happy_paths_and_refusals)
 	FAULT(&w, "PUT", "/actions", "{\"action_type\": \"Reboot\"}", "action_type");
 	FAULT(&w, "PATCH", "/vm", "{\"state\": \"Sleeping\"}", "state");
 	FAULT(&w, "PUT", "/logger", "{\"level\": \"Loud\"}", "level");
+	FAULT(&w, "PUT", "/logger", "{\"log_path\": \"/nonexistent/dir/w.log\"}",
+	      "log_path: cannot open /nonexistent/dir/w.log: No such file or directory");
 	FAULT(&w, "PUT", "/metrics", "{}", "metrics.metrics_path: missing required field");
 	FAULT(&w, "PUT", "/metrics", "{\"metrics_path\": \"/nonexistent/dir/m\"}",
 	      "metrics_path: cannot open /nonexistent/dir/m");
