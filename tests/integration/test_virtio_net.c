@@ -152,6 +152,9 @@ START_TEST(ping_the_guest)
 	ASSERT_PASS(&p, "net");
 	ck_assert_msg(strstr(p.err.data, "network interface 'eth0': tap 'tap0'"), "stderr:\n%s",
 		      p.err.data);
+	/* The guest read guest_mac from its config space, on device 0, IRQ 5. */
+	ck_assert_msg(strstr(p.out.data, "net: device 0 at 0xc0001000 irq 5, mac 06:00:0a:c8:01:02"),
+		      "stdout:\n%s", p.out.data);
 	free(nics);
 	proc_free(&p);
 }
