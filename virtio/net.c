@@ -84,15 +84,20 @@ static int rx_deliver(struct virtio_net *n)
 
 	while (off < n->rx_len) {
 		uint64_t room, take;
-		int r = virtq_pop(q, n->t.mem, &n->chain);
+		int r;
 
+		/* One frame never takes more buffers than the ring holds (and
+		 * rx_heads/rx_lens have room for no more). A driver that keeps
+		 * re-posting while we fill (another vCPU, or buffers laid over
+		 * its own avail ring) must not push us past that. */
+		if (used == q->size) {
+			/* The whole ring cannot hold it: it never will. */
+			virtq_unpop(q, used);
+			n->stats.rx_drops++;
+			return 1;
+		}
+		r = virtq_pop(q, n->t.mem, &n->chain);
 		if (r == 0) {
-			if (used == q->size) {
-				/* The whole ring cannot hold it: it never will. */
-				virtq_unpop(q, used);
-				n->stats.rx_drops++;
-				return 1;
-			}
 			virtq_unpop(q, used);
 			return 0;
 		}

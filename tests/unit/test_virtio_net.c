@@ -244,6 +244,37 @@ START_TEST(rx_readable_buffer_needs_reset)
 }
 END_TEST
 
+/* A hostile driver posts RX buffers over its own avail ring, so writing the
+ * frame re-posts a buffer each time: the device must still not take more
+ * than the ring size of buffers for one frame (it once indexed its
+ * per-frame head/len arrays past their end). */
+START_TEST(rx_frame_rewriting_avail_ring_bounded)
+{
+	static uint8_t f[6000];
+	struct virtio_net_stats st;
+	const unsigned chunk = 4 + 2 * QSZ;   /* flags, idx, ring[QSZ] */
+
+	start(VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF), 0);
+	for (uint16_t i = 0; i < QSZ; i++)
+		set_desc_at(&M, RXQ_DESC, i, RXQ_AVAIL, chunk, VIRTQ_DESC_F_WRITE, 0);
+	/* chunk k lands on the avail ring when buffer k is filled: idx k+2
+	 * keeps exactly one buffer pending, every ring entry names head 0 */
+	memset(f, 0, sizeof(f));
+	for (unsigned k = 0; (k + 1) * chunk <= sizeof(f); k++) {
+		uint16_t idx = (uint16_t)(k + 2);
+
+		memcpy(f + k * chunk + 2, &idx, 2);
+	}
+	ck_assert_int_eq(write(PEER, f, sizeof(f)), (ssize_t)sizeof(f));
+	put16(&M, RXQ_AVAIL + 2, 1);
+	wr(VMMIO_QUEUE_NOTIFY, 0);
+	virtio_net_get_stats(NET, &st);
+	ck_assert_uint_eq(st.rx_packets, 0);
+	ck_assert_uint_eq(st.rx_drops, 1);
+	ck_assert_int_eq(get16(&M, RXQ_USED + 2), 0);
+}
+END_TEST
+
 START_TEST(missing_tap_is_named)
 {
 	struct net_config c;
@@ -273,6 +304,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, rx_mergeable_buffers);
 	tcase_add_test(tc, rx_small_buffer_without_mrg_drops);
 	tcase_add_test(tc, rx_readable_buffer_needs_reset);
+	tcase_add_test(tc, rx_frame_rewriting_avail_ring_bounded);
 	tcase_add_test(tc, missing_tap_is_named);
 	suite_add_tcase(s, tc);
 	return s;
