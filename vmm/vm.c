@@ -286,6 +286,14 @@ static int load_boot_image(struct vm *vm, struct kernel_info *ki, char *err, siz
 		ERR("cannot write the boot tables (MP table, page tables, GDT): %s", strerror(-r));
 		return r;
 	}
+	log_info("kernel: %s %s, loaded at [0x%llx, 0x%llx), entry 0x%llx (%s)",
+		 ki->kind == KERNEL_BZIMAGE ? "bzImage" : "ELF", bs->kernel_image_path,
+		 (unsigned long long)ki->load_start, (unsigned long long)ki->load_end,
+		 (unsigned long long)(ki->has_pvh ? ki->pvh_entry : ki->entry64),
+		 ki->has_pvh ? "PVH" : "Linux 64-bit boot protocol");
+	if (bl.initrd_size)
+		log_info("initrd: %s at 0x%llx, %llu bytes", bs->initrd_path,
+			 (unsigned long long)bl.initrd_addr, (unsigned long long)bl.initrd_size);
 	log_info("kernel command line: %s", cl.buf);
 	return 0;
 }
@@ -461,6 +469,10 @@ fail:
 
 int vm_start(struct vm *vm)
 {
+	/* The vCPU threads start parked: none enters KVM_RUN before
+	 * opts.vcpus_created has run (the VMM thread's seccomp filter). */
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vm->vcpus[i].pause_requested = true;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		int r = vcpu_start(&vm->vcpus[i]);
 
@@ -468,6 +480,16 @@ int vm_start(struct vm *vm)
 			vm_stop(vm);
 			return r;
 		}
+	}
+	if (vm->opts.vcpus_created)
+		vm->opts.vcpus_created(vm->opts.hook_arg);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		pthread_mutex_lock(&v->lock);
+		v->pause_requested = false;
+		pthread_cond_broadcast(&v->cond);
+		pthread_mutex_unlock(&v->lock);
 	}
 	vm->state = VM_RUNNING;
 	return 0;
