@@ -456,6 +456,7 @@ static void process_locked(struct virtio_blk *b)
 	struct virtq *q = &b->t.state.queues[0];
 	char err[160];
 	bool pushed = false, submitted = false;
+	unsigned popped = 0;
 
 	if (!virtio_mmio_driver_ok(&b->t))
 		return;
@@ -466,7 +467,18 @@ static void process_locked(struct virtio_blk *b)
 
 		if (b->async && b->inflight >= VIRTIO_BLK_QUEUE_DEPTH)
 			break;  /* completions will call us again */
+		/* At most a ring's worth per run: a driver that keeps the ring
+		 * full (another vCPU, or reads landing on its own avail ring)
+		 * must not keep the VMM thread here. The kick brings us back
+		 * after the event loop has served everyone else. */
+		if (popped == q->size) {
+			if (b->t.kick)
+				b->t.kick(b->t.irq_opaque, 0);
+			break;
+		}
 		r = virtq_pop(q, b->t.mem, &b->chain);
+		if (r != 0)
+			popped++;
 		if (r == 0) {
 			if (virtq_enable_notify(q))
 				continue;

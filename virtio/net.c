@@ -140,10 +140,17 @@ static void rx_process(struct virtio_net *n)
 {
 	struct virtq *q = &n->t.state.queues[NET_RXQ];
 	bool pushed = false;
+	unsigned frames = 0;
 
 	if (!virtio_mmio_driver_ok(&n->t) || !q->ready)
 		return;
 	for (;;) {
+		/* At most a ring's worth of frames per run; the tap stays
+		 * armed (level-triggered), so the event loop calls us again. */
+		if (frames == q->size) {
+			tap_arm(n, true);
+			break;
+		}
 		if (!n->rx_len) {
 			ssize_t r;
 
@@ -182,6 +189,7 @@ static void rx_process(struct virtio_net *n)
 		if (r > 0) {
 			n->rx_len = 0;
 			pushed = true;
+			frames++;
 			continue;
 		}
 		/* Not enough buffers: wait for the guest, holding the frame. */
@@ -209,13 +217,25 @@ static void tx_process(struct virtio_net *n)
 	struct virtq *q = &n->t.state.queues[NET_TXQ];
 	uint64_t max = tx_max_frame(n);
 	bool pushed = false;
+	unsigned popped = 0;
 
 	if (!virtio_mmio_driver_ok(&n->t))
 		return;
 	for (;;) {
-		int r = virtq_pop(q, n->t.mem, &n->chain);
 		uint64_t len;
+		int r;
 
+		/* At most a ring's worth per run, so a driver that keeps the
+		 * ring full cannot hold the VMM thread; the kick brings us back
+		 * after the event loop has served the other fds. */
+		if (popped == q->size) {
+			if (n->t.kick)
+				n->t.kick(n->t.irq_opaque, NET_TXQ);
+			break;
+		}
+		r = virtq_pop(q, n->t.mem, &n->chain);
+		if (r != 0)
+			popped++;
 		if (r == 0) {
 			if (virtq_enable_notify(q))
 				continue;

@@ -434,6 +434,52 @@ START_TEST(io_bad_chain_and_no_status)
 }
 END_TEST
 
+/* A hostile driver reads each sector into a buffer laid over its own avail
+ * ring and request header, and each sector re-posts the request for the
+ * next one: the queue never runs dry. One notification must still do a
+ * bounded amount of work (at most a ring's worth of requests) so the VMM
+ * thread gets back to its other fds; the rest follows on the next run. */
+START_TEST(io_self_reposting_ring_is_bounded)
+{
+	static uint8_t img[SECTORS * 512];
+	struct virtio_blk_stats st;
+	int fd, runs = 0;
+
+	if (make_blk(false, false, CACHE_UNSAFE) < 0)
+		return;
+	memset(img, 0, sizeof(img));
+	for (unsigned k = 0; k < SECTORS; k++) {
+		uint16_t idx = (uint16_t)(k + 2);   /* one request pending again */
+
+		memcpy(img + k * 512 + 2, &idx, 2);
+		hdr(img + k * 512 + 64, VIRTIO_BLK_T_IN, k + 1);
+	}
+	fd = open(IMG, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, img, sizeof(img), 0), (ssize_t)sizeof(img));
+	close(fd);
+	hdr(gp(&M, T_AVAIL + 64), VIRTIO_BLK_T_IN, 0);
+	set_desc(&M, 0, T_AVAIL + 64, 16, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(&M, 1, T_AVAIL, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+	set_desc(&M, 2, G_STAT, 1, VIRTQ_DESC_F_WRITE, 0);
+	avail_add(&M, QSZ, 0);
+	wr(VMMIO_QUEUE_NOTIFY, 0);
+	virtio_blk_get_stats(BLK, &st);
+	ck_assert_uint_le(st.read_count, QSZ);
+	ck_assert_uint_gt(st.read_count, 0);
+	/* the device picks up where it stopped on the next run */
+	while (st.read_count < SECTORS && runs++ < 2 * SECTORS) {
+		virtio_blk_process(BLK);
+		virtio_blk_get_stats(BLK, &st);
+	}
+	ck_assert_uint_eq(st.read_count, SECTORS);
+	virtio_blk_process(BLK);   /* sector SECTORS is past the end */
+	virtio_blk_get_stats(BLK, &st);
+	ck_assert_uint_eq(st.io_errors, 1);
+	ck_assert(!(TR->state.status & VIRTIO_STATUS_DEVICE_NEEDS_RESET));
+}
+END_TEST
+
 START_TEST(io_swap_backing_file)
 {
 	char path2[80], err[256];
@@ -502,6 +548,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(io, io_read_only, 0, 2);
 	tcase_add_loop_test(io, io_bad_chain_and_no_status, 0, 2);
 	tcase_add_loop_test(io, io_swap_backing_file, 0, 2);
+	tcase_add_test(io, io_self_reposting_ring_is_bounded);
 	tcase_add_test(io, create_missing_file);
 	suite_add_tcase(s, io);
 	return s;
