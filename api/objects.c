@@ -335,6 +335,25 @@ int vmconfig_find_drive(const struct vm_config *cfg, const char *drive_id)
 	return -1;
 }
 
+/* Every virtio device takes one IOAPIC pin from VIRTIO_IRQ_BASE on, and the
+ * IOAPIC (and the MP table) stop at pin 23: a device beyond that would get
+ * an irqfd KVM accepts but routes nowhere, and its driver would wait for
+ * interrupts forever. */
+#define API_IOAPIC_PINS 24
+#define API_MAX_VIRTIO_DEVICES (API_IOAPIC_PINS - VIRTIO_IRQ_BASE)
+
+static int check_device_room(const struct jerr *e, const char *prefix,
+			     const struct vm_config *cfg)
+{
+	if (cfg->nr_drives + cfg->nr_nets >= API_MAX_VIRTIO_DEVICES)
+		return jfail(e, prefix, NULL,
+			     "too many devices: %u drives and %u network interfaces already use "
+			     "the %d interrupt lines (IRQ %d..%d) virtio devices can have",
+			     cfg->nr_drives, cfg->nr_nets, API_MAX_VIRTIO_DEVICES, VIRTIO_IRQ_BASE,
+			     API_IOAPIC_PINS - 1);
+	return 0;
+}
+
 int vmconfig_put_drive(struct vm_config *cfg, const struct drive_config *d,
 		       char *err, size_t errlen)
 {
@@ -352,6 +371,8 @@ int vmconfig_put_drive(struct vm_config *cfg, const struct drive_config *d,
 		if (cfg->nr_drives >= VM_MAX_DRIVES)
 			return jfail(&e, "drives", NULL, "too many drives (at most %d)",
 				     VM_MAX_DRIVES);
+		if (check_device_room(&e, "drives", cfg))
+			return -EINVAL;
 		idx = (int)cfg->nr_drives++;
 	}
 	cfg->drives[idx] = *d;
@@ -484,6 +505,8 @@ int vmconfig_put_net(struct vm_config *cfg, const struct net_config *n,
 		if (cfg->nr_nets >= VM_MAX_NETS)
 			return jfail(&e, "network-interfaces", NULL,
 				     "too many network interfaces (at most %d)", VM_MAX_NETS);
+		if (check_device_room(&e, "network-interfaces", cfg))
+			return -EINVAL;
 		idx = (int)cfg->nr_nets++;
 	}
 	cfg->nets[idx] = *n;

@@ -71,9 +71,13 @@ int virtio_devices_create(struct vm *vm, const struct vm_config *cfg,
 	struct virtio_devices *d;
 	int r = 0;
 
-	if (cfg->nr_drives > VM_MAX_DRIVES || cfg->nr_nets > VM_MAX_NETS) {
-		snprintf(err, errlen, "too many devices: %u drives, %u network interfaces",
-			 cfg->nr_drives, cfg->nr_nets);
+	/* One IOAPIC pin each, VIRTIO_IRQ_BASE..23: KVM would take an irqfd
+	 * on a GSI past the IOAPIC and route it nowhere. */
+	if (cfg->nr_drives > VM_MAX_DRIVES || cfg->nr_nets > VM_MAX_NETS ||
+	    cfg->nr_drives + cfg->nr_nets > 24 - VIRTIO_IRQ_BASE) {
+		snprintf(err, errlen,
+			 "too many devices: %u drives, %u network interfaces (at most %d in all: IRQ %d..23)",
+			 cfg->nr_drives, cfg->nr_nets, 24 - VIRTIO_IRQ_BASE, VIRTIO_IRQ_BASE);
 		return -EINVAL;
 	}
 	d = calloc(1, sizeof(*d));

@@ -314,6 +314,21 @@ START_TEST(put_drive_and_net)
 	n2.has_mac = false;
 	ck_assert_int_eq(vmconfig_put_net(&cfg, &n2, err, sizeof(err)), 0);
 	ck_assert_int_eq(vmconfig_find_net(&cfg, "eth1"), 1);
+	/* 16 drives + 3 nets use IRQ 5..23; a 20th device would have no IOAPIC
+	 * pin (KVM takes an irqfd on GSI 24 and delivers nothing) */
+	strcpy(n2.iface_id, "eth2");
+	strcpy(n2.host_dev_name, "tap2");
+	ck_assert_int_eq(vmconfig_put_net(&cfg, &n2, err, sizeof(err)), 0);
+	strcpy(n2.iface_id, "eth3");
+	strcpy(n2.host_dev_name, "tap3");
+	ck_assert_int_eq(vmconfig_put_net(&cfg, &n2, err, sizeof(err)), -EINVAL);
+	ck_assert(strstr(err, "network-interfaces: too many devices"));
+	ck_assert(strstr(err, "IRQ 5..23"));
+	ck_assert_uint_eq(cfg.nr_nets, 3);
+	/* replacing an existing one is still fine */
+	strcpy(n2.iface_id, "eth2");
+	ck_assert_int_eq(vmconfig_put_net(&cfg, &n2, err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.nr_nets, 3);
 }
 END_TEST
 
