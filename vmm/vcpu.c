@@ -257,6 +257,8 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, vcpu_kick_signal());
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (vcpu->vm->opts.vcpu_thread_init)
+		vcpu->vm->opts.vcpu_thread_init(vcpu->vm->opts.hook_arg);
 
 	for (;;) {
 		pthread_mutex_lock(&vcpu->lock);

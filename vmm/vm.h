@@ -112,6 +112,12 @@ struct vm_options {
 	uint64_t start_us, start_cpu_us;   /* process start (for the boot timer) */
 	int console_in;                    /* fd or -1 */
 	int console_out;                   /* fd */
+	/* Optional hooks (the seccomp filters), called with hook_arg:
+	 * on each vCPU thread before its first KVM_RUN, and by vm_start once
+	 * every vCPU thread exists but before any of them runs the guest. */
+	void (*vcpu_thread_init)(void *arg);
+	void (*vcpus_created)(void *arg);
+	void *hook_arg;
 };
 
 struct virtio_devices;

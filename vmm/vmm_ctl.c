@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "vm.h"
 #include "vmm_ctl.h"
+#include "vmm_seccomp.h"
 
 static void on_vm_exit(int fd, uint32_t events, void *opaque)
 {
@@ -76,6 +77,11 @@ int vmm_start_vm(struct vmm *vmm, char *err, size_t errlen)
 		.start_cpu_us = vmm->args->start_cpu_us,
 		.console_in = console_input_fd(),
 		.console_out = STDOUT_FILENO,
+		/* seccomp: each vCPU thread filters itself before KVM_RUN; the
+		 * VMM thread once the vCPU threads exist (filters are inherited
+		 * by new threads), before any guest instruction runs. */
+		.vcpu_thread_init = wisp_seccomp_enter_vcpu,
+		.vcpus_created = wisp_seccomp_enter_vmm,
 	};
 	struct vm *vm = calloc(1, sizeof(*vm));
 	int r;
@@ -170,7 +176,12 @@ int vmm_run(const struct wisp_args *args)
 {
 	struct vmm vmm = { .args = args, .signal_fd = -1, .exit_code = WISP_EXIT_OK };
 	char err[1024];
+	int r;
 
+	/* Before any thread exists: the three filters are built here. */
+	r = wisp_seccomp_setup(args->no_seccomp, args->seccomp_filter);
+	if (r < 0)
+		return r == -EINVAL ? WISP_EXIT_BAD_CONFIG : WISP_EXIT_ERROR;
 	vm_config_init(&vmm.cfg);
 	vmm.loop = evloop_create();
 	if (!vmm.loop || setup_signals(&vmm) < 0)
@@ -195,6 +206,8 @@ int vmm_run(const struct wisp_args *args)
 			log_error("--api-sock %s: %s", args->api_sock, err);
 			return vmm_fail(&vmm, WISP_EXIT_ERROR);
 		}
+		/* The api thread filters itself before it accepts anything. */
+		api_server_set_thread_init(vmm.api, wisp_seccomp_enter_api, NULL);
 		if (evloop_add(vmm.loop, api_server_eventfd(vmm.api), EPOLLIN, on_api, &vmm) < 0 ||
 		    api_server_run(vmm.api, err, sizeof(err)) < 0) {
 			log_error("cannot start the API server: %s", err);

@@ -1,0 +1,589 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * seccomp.c — wisp's per-thread seccomp filters: the built-in allow-lists
+ * of the three thread roles, compiling a filter to BPF with libseccomp,
+ * installing it on one thread, and the process-level set-up (built-in or
+ * --seccomp-filter policy, --no-seccomp, the SIGSYS report for "trap").
+ *
+ * When each role installs its filter (Firecracker's order):
+ *  - api: on the api thread, before it accepts its first connection;
+ *  - vcpu: on each vCPU thread, before its first KVM_RUN;
+ *  - vmm: on the VMM thread once the VM is built and its vCPU threads exist,
+ *    before any vCPU runs a guest instruction and before the event loop
+ *    serves a guest event. Filters are inherited by threads created later,
+ *    so the VMM thread must not be filtered while it still creates vCPU
+ *    threads: its list would then have to hold KVM_RUN and clone.
+ * docs/seccomp.md lists every system call with its reason.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <linux/if_tun.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <seccomp.h>
+
+#include "vmm.h"
+#include "vmm_seccomp.h"
+
+/* Exit status after a "trap" action reported the call (Firecracker's
+ * FcExitCode::BadSyscall). */
+#define SC_EXIT_BAD_SYSCALL 148
+
+/* ------------------------------------------------------------------ */
+/* The built-in lists                                                  */
+/* ------------------------------------------------------------------ */
+
+struct builtin_cond {
+	unsigned index;
+	bool qword;
+	enum sc_op op;
+	uint64_t mask, val;
+	const char *comment;
+};
+
+struct builtin_rule {
+	const char *syscall;
+	const char *why;
+	unsigned ncond;
+	struct builtin_cond c[2];
+};
+
+/* Placeholder replaced by SIGRTMIN (not a constant in glibc). */
+#define VAL_SIGRTMIN UINT64_MAX
+
+#define ALLOW(name, why) { name, why, 0, { { 0 } } }
+#define ARG_EQ(name, idx, v, why) \
+	{ name, why, 1, { { idx, false, SC_OP_EQ, 0, v, #v } } }
+#define IOCTL(req, why) ARG_EQ("ioctl", 1, req, why)
+#define FUTEX(op) ARG_EQ("futex", 1, op, "pthread mutexes, condition variables and joins")
+#define NO_EXEC(name, idx, why) \
+	{ name, why, 1, { { idx, false, SC_OP_MASKED_EQ, PROT_EXEC, 0, "PROT_EXEC clear" } } }
+
+/* Every role: what glibc itself does on any thread (malloc, locks, signals,
+ * thread exit) and what the logger does. */
+static const struct builtin_rule common_rules[] = {
+	ALLOW("write", "log lines, eventfd signals"),
+	FUTEX(FUTEX_WAIT),
+	FUTEX(FUTEX_WAKE),
+	FUTEX(FUTEX_WAIT_PRIVATE),
+	FUTEX(FUTEX_WAKE_PRIVATE),
+	FUTEX(FUTEX_WAIT_BITSET),
+	FUTEX(FUTEX_WAIT_BITSET_PRIVATE),
+	FUTEX(FUTEX_WAIT_BITSET | FUTEX_CLOCK_REALTIME),
+	FUTEX(FUTEX_WAIT_BITSET_PRIVATE | FUTEX_CLOCK_REALTIME),
+	NO_EXEC("mmap", 2, "malloc of large blocks; never executable memory"),
+	ALLOW("munmap", "free of large blocks"),
+	ALLOW("mremap", "realloc of large blocks"),
+	ALLOW("brk", "malloc's heap (one arena: M_ARENA_MAX=1)"),
+	ARG_EQ("madvise", 2, MADV_DONTNEED, "free() trimming, a thread's stack at its exit"),
+	ALLOW("rt_sigprocmask", "glibc masks signals around pthread_kill/abort and at thread exit"),
+	ALLOW("rt_sigreturn", "return from a signal handler (vCPU kick)"),
+	ALLOW("getpid", "raise()/pthread_kill() pass the tgid to tgkill"),
+	ARG_EQ("tgkill", 2, SIGABRT, "abort() still ends the process with SIGABRT"),
+	ALLOW("clock_gettime", "log timestamps when the vDSO cannot answer"),
+	ALLOW("restart_syscall", "the kernel restarts a call interrupted by SIGSTOP/SIGCONT"),
+	ALLOW("exit", "a thread ends"),
+	ALLOW("exit_group", "the process ends (also after a reported SIGSYS)"),
+};
+
+/* The VMM thread after boot: the event loop and the devices' host side. */
+static const struct builtin_rule vmm_rules[] = {
+	ALLOW("epoll_wait", "the event loop"),
+	ALLOW("epoll_ctl", "devices (de)arm their fds in the event loop"),
+	ALLOW("read", "eventfds (queue notify, VM exit, API queue), signalfd, timerfd, tap RX, console input"),
+	ALLOW("writev", "virtio-net TX to the tap"),
+	ALLOW("preadv", "virtio-blk Sync engine reads"),
+	ALLOW("pwritev", "virtio-blk Sync engine writes"),
+	ALLOW("fdatasync", "virtio-blk flush (Sync engine, Writeback cache)"),
+	ALLOW("io_uring_enter", "virtio-blk Async engine: submit and reap"),
+	{ "openat", "PATCH /drives path_on_host: open the new image (never creates a file)", 1,
+	  { { 2, false, SC_OP_MASKED_EQ, O_CREAT | __O_TMPFILE, 0, "no O_CREAT, no O_TMPFILE" } } },
+	ARG_EQ("newfstatat", 3, AT_EMPTY_PATH, "fstat() of an open fd (new drive image, metrics file)"),
+	ALLOW("lseek", "size a new drive image"),
+	ALLOW("close", "fds of replaced images, device and VM teardown"),
+	ARG_EQ("tgkill", 2, VAL_SIGRTMIN, "kick vCPUs out of KVM_RUN (pause, stop)"),
+	IOCTL(TCGETS, "isatty() / terminal state on exit"),
+	IOCTL(TCSETS, "restore the terminal's settings on exit"),
+	ALLOW("unlink", "remove the API socket on exit"),
+};
+
+/* The api thread: HTTP on the Unix socket and the queue to the VMM thread. */
+static const struct builtin_rule api_rules[] = {
+	ALLOW("epoll_wait", "the api thread's event loop"),
+	ALLOW("epoll_ctl", "watch connections"),
+	ARG_EQ("accept4", 3, SOCK_NONBLOCK | SOCK_CLOEXEC, "accept API connections"),
+	ALLOW("recvfrom", "read requests (recv)"),
+	ALLOW("sendto", "write responses (send)"),
+	ALLOW("read", "eventfds (responses ready, stop)"),
+	ALLOW("close", "close connections"),
+};
+
+/* vCPU threads: KVM_RUN and the exits handled on them. */
+static const struct builtin_rule vcpu_rules[] = {
+	IOCTL(KVM_RUN, "run the vCPU"),
+	IOCTL(KVM_GET_REGS, "the guest RIP in a crash report"),
+	IOCTL(TUNSETOFFLOAD, "virtio-net activation (the guest's DRIVER_OK write)"),
+	ALLOW("epoll_ctl", "serial input and tap (re)armed from register writes"),
+	ALLOW("io_uring_enter", "virtio-blk Async engine drained on a guest device reset"),
+};
+
+static const struct {
+	const struct builtin_rule *rules;
+	size_t n;
+} role_rules[SC_NR_ROLES] = {
+	[SC_ROLE_VMM] = { vmm_rules, sizeof(vmm_rules) / sizeof(vmm_rules[0]) },
+	[SC_ROLE_API] = { api_rules, sizeof(api_rules) / sizeof(api_rules[0]) },
+	[SC_ROLE_VCPU] = { vcpu_rules, sizeof(vcpu_rules) / sizeof(vcpu_rules[0]) },
+};
+
+static const char *const role_names[SC_NR_ROLES] = {
+	[SC_ROLE_VMM] = "vmm", [SC_ROLE_API] = "api", [SC_ROLE_VCPU] = "vcpu",
+};
+
+const char *sc_role_name(enum sc_role role)
+{
+	return (unsigned)role < SC_NR_ROLES ? role_names[role] : "?";
+}
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*oom = true;
+	return d;
+}
+
+static bool copy_builtin(struct sc_rule *r, const struct builtin_rule *b)
+{
+	bool oom = false;
+
+	memset(r, 0, sizeof(*r));
+	r->syscall = dup_or_null(b->syscall, &oom);
+	r->comment = dup_or_null(b->why, &oom);
+	r->ncond = b->ncond;
+	for (unsigned i = 0; i < b->ncond; i++) {
+		struct sc_cond *c = &r->cond[i];
+
+		c->index = b->c[i].index;
+		c->qword = b->c[i].qword;
+		c->op = b->c[i].op;
+		c->mask = b->c[i].mask;
+		c->val = b->c[i].val == VAL_SIGRTMIN ? (uint64_t)SIGRTMIN : b->c[i].val;
+		c->comment = dup_or_null(b->c[i].val == VAL_SIGRTMIN ? "SIGRTMIN" : b->c[i].comment,
+					 &oom);
+	}
+	return !oom;
+}
+
+int sc_policy_default(struct sc_policy *p)
+{
+	const size_t ncommon = sizeof(common_rules) / sizeof(common_rules[0]);
+
+	memset(p, 0, sizeof(*p));
+	for (unsigned role = 0; role < SC_NR_ROLES; role++) {
+		struct sc_filter *f = &p->role[role];
+		size_t n = role_rules[role].n + ncommon;
+
+		f->default_action.kind = SC_ACT_KILL_PROCESS;
+		f->filter_action.kind = SC_ACT_ALLOW;
+		f->rules = calloc(n, sizeof(*f->rules));
+		if (!f->rules)
+			goto oom;
+		/* nrules counts a half-copied rule too, so sc_policy_free frees it */
+		for (size_t i = 0; i < role_rules[role].n; i++)
+			if (!copy_builtin(&f->rules[f->nrules++], &role_rules[role].rules[i]))
+				goto oom;
+		for (size_t i = 0; i < ncommon; i++)
+			if (!copy_builtin(&f->rules[f->nrules++], &common_rules[i]))
+				goto oom;
+	}
+	return 0;
+oom:
+	sc_policy_free(p);
+	return -ENOMEM;
+}
+
+void sc_policy_free(struct sc_policy *p)
+{
+	for (unsigned role = 0; role < SC_NR_ROLES; role++) {
+		struct sc_filter *f = &p->role[role];
+
+		for (unsigned i = 0; f->rules && i < f->nrules; i++) {
+			struct sc_rule *r = &f->rules[i];
+
+			free(r->syscall);
+			free(r->comment);
+			for (unsigned c = 0; c < SC_MAX_CONDS; c++)
+				free(r->cond[c].comment);
+		}
+		free(f->rules);
+	}
+	memset(p, 0, sizeof(*p));
+}
+
+unsigned sc_filter_syscall_count(const struct sc_filter *f)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < f->nrules; i++) {
+		bool seen = false;
+
+		for (unsigned j = 0; j < i && !seen; j++)
+			seen = !strcmp(f->rules[i].syscall, f->rules[j].syscall);
+		n += !seen;
+	}
+	return n;
+}
+
+bool sc_filter_has(const struct sc_filter *f, const char *syscall)
+{
+	for (unsigned i = 0; i < f->nrules; i++)
+		if (!strcmp(f->rules[i].syscall, syscall))
+			return true;
+	return false;
+}
+
+int sc_syscall_nr(const char *name)
+{
+	int nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, name);
+
+	return nr < 0 ? -1 : nr;
+}
+
+/* ------------------------------------------------------------------ */
+/* Compiling                                                           */
+/* ------------------------------------------------------------------ */
+
+static uint32_t scmp_action(struct sc_action a)
+{
+	switch (a.kind) {
+	case SC_ACT_ALLOW: return SCMP_ACT_ALLOW;
+	case SC_ACT_ERRNO: return SCMP_ACT_ERRNO(a.data);
+	case SC_ACT_KILL_THREAD: return SCMP_ACT_KILL_THREAD;
+	case SC_ACT_KILL_PROCESS: return SCMP_ACT_KILL_PROCESS;
+	case SC_ACT_LOG: return SCMP_ACT_LOG;
+	case SC_ACT_TRACE: return SCMP_ACT_TRACE(a.data);
+	case SC_ACT_TRAP: return SCMP_ACT_TRAP;
+	}
+	return SCMP_ACT_KILL_PROCESS;
+}
+
+static struct scmp_arg_cmp scmp_cond(const struct sc_cond *c)
+{
+	static const enum scmp_compare ops[] = {
+		[SC_OP_EQ] = SCMP_CMP_EQ, [SC_OP_NE] = SCMP_CMP_NE, [SC_OP_LT] = SCMP_CMP_LT,
+		[SC_OP_LE] = SCMP_CMP_LE, [SC_OP_GT] = SCMP_CMP_GT, [SC_OP_GE] = SCMP_CMP_GE,
+		[SC_OP_MASKED_EQ] = SCMP_CMP_MASKED_EQ,
+	};
+	struct scmp_arg_cmp a = { .arg = c->index, .op = ops[c->op], .datum_a = c->val };
+
+	if (c->op == SC_OP_MASKED_EQ) {
+		a.datum_a = c->qword ? c->mask : c->mask & 0xffffffffu;
+		a.datum_b = c->val;
+	} else if (c->op == SC_OP_EQ && !c->qword) {
+		/* A dword is the low half: the upper 32 bits of the register
+		 * are not looked at (the kernel truncates them too). */
+		a.op = SCMP_CMP_MASKED_EQ;
+		a.datum_a = 0xffffffffu;
+		a.datum_b = c->val;
+	}
+	return a;
+}
+
+int sc_filter_compile(const struct sc_filter *f, struct sc_bpf *out, char *err, size_t errlen)
+{
+	scmp_filter_ctx ctx;
+	int fd = -1, r;
+	off_t size;
+
+	memset(out, 0, sizeof(*out));
+	if (f->default_action.kind == f->filter_action.kind &&
+	    f->default_action.data == f->filter_action.data) {
+		snprintf(err, errlen, "filter_action is the same as default_action");
+		return -EINVAL;
+	}
+	ctx = seccomp_init(scmp_action(f->default_action));
+	if (!ctx) {
+		snprintf(err, errlen, "libseccomp: cannot create a filter");
+		return -ENOMEM;
+	}
+	/* i386 (int 0x80) and x32 system calls never pass. */
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	if (r < 0) {
+		snprintf(err, errlen, "libseccomp: bad-arch action: %s", strerror(-r));
+		goto out;
+	}
+	for (unsigned i = 0; i < f->nrules; i++) {
+		const struct sc_rule *rule = &f->rules[i];
+		struct scmp_arg_cmp cmp[SC_MAX_CONDS];
+		int nr = sc_syscall_nr(rule->syscall);
+
+		if (nr < 0) {
+			snprintf(err, errlen, "filter[%u]: unknown system call \"%s\"", i, rule->syscall);
+			r = -EINVAL;
+			goto out;
+		}
+		for (unsigned c = 0; c < rule->ncond; c++)
+			cmp[c] = scmp_cond(&rule->cond[c]);
+		r = seccomp_rule_add_exact_array(ctx, scmp_action(f->filter_action), nr, rule->ncond,
+						 cmp);
+		if (r < 0) {
+			snprintf(err, errlen, "filter[%u] (\"%s\"): libseccomp refused the rule: %s", i,
+				 rule->syscall, strerror(-r));
+			goto out;
+		}
+	}
+	fd = memfd_create("wisp-seccomp-bpf", MFD_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "memfd_create: %s", strerror(errno));
+		goto out;
+	}
+	r = seccomp_export_bpf(ctx, fd);
+	if (r < 0) {
+		snprintf(err, errlen, "libseccomp: cannot export the BPF program: %s", strerror(-r));
+		goto out;
+	}
+	size = lseek(fd, 0, SEEK_END);
+	if (size <= 0 || size % (off_t)sizeof(struct sock_filter) ||
+	    size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS) {
+		snprintf(err, errlen, "the BPF program has %lld instructions (the kernel takes 1 to %d)",
+			 (long long)(size / (off_t)sizeof(struct sock_filter)), BPF_MAXINSNS);
+		r = -E2BIG;
+		goto out;
+	}
+	out->insns = malloc((size_t)size);
+	if (!out->insns) {
+		r = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (pread(fd, out->insns, (size_t)size, 0) != size) {
+		r = -EIO;
+		snprintf(err, errlen, "cannot read the BPF program back");
+		sc_bpf_free(out);
+		goto out;
+	}
+	out->len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	seccomp_release(ctx);
+	return r;
+}
+
+void sc_bpf_free(struct sc_bpf *b)
+{
+	free(b->insns);
+	b->insns = NULL;
+	b->len = 0;
+}
+
+int sc_bpf_apply(const struct sc_bpf *b)
+{
+	struct sock_fprog prog = { .len = b->len, .filter = b->insns };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	/* flags 0: this thread only (no SECCOMP_FILTER_FLAG_TSYNC). */
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		return -errno;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The process                                                         */
+/* ------------------------------------------------------------------ */
+
+static struct {
+	bool enabled;
+	struct sc_bpf bpf[SC_NR_ROLES];
+	bool trap;                        /* some filter traps: names for the report */
+	char *names[512];                 /* x86_64 syscall names, for the SIGSYS report */
+} g;
+
+static __thread int t_role = -1;
+
+bool wisp_seccomp_enabled(void)
+{
+	return g.enabled;
+}
+
+/* Async-signal-safe formatting for the SIGSYS report. */
+static size_t put_str(char *buf, size_t n, size_t cap, const char *s)
+{
+	while (*s && n + 1 < cap)
+		buf[n++] = *s++;
+	return n;
+}
+
+static size_t put_uint(char *buf, size_t n, size_t cap, unsigned long v)
+{
+	char tmp[24];
+	size_t k = 0;
+
+	do
+		tmp[k++] = (char)('0' + v % 10);
+	while ((v /= 10) && k < sizeof(tmp));
+	while (k && n + 1 < cap)
+		buf[n++] = tmp[--k];
+	return n;
+}
+
+/* A "trap" action: report the call on stderr and end the process. */
+static void on_sigsys(int sig, siginfo_t *si, void *uctx)
+{
+	char buf[256];
+	size_t n = 0;
+	int nr = si->si_syscall;
+
+	(void)sig;
+	(void)uctx;
+	n = put_str(buf, n, sizeof(buf), "wisp: seccomp: the ");
+	n = put_str(buf, n, sizeof(buf), t_role >= 0 ? role_names[t_role] : "unfiltered");
+	n = put_str(buf, n, sizeof(buf), " thread made a forbidden system call ");
+	n = put_uint(buf, n, sizeof(buf), (unsigned long)nr);
+	if (nr >= 0 && (size_t)nr < sizeof(g.names) / sizeof(g.names[0]) && g.names[nr]) {
+		n = put_str(buf, n, sizeof(buf), " (");
+		n = put_str(buf, n, sizeof(buf), g.names[nr]);
+		n = put_str(buf, n, sizeof(buf), ")");
+	}
+	n = put_str(buf, n, sizeof(buf), "; exiting\n");
+	if (write(STDERR_FILENO, buf, n) < 0)
+		n = 0;
+	_exit(SC_EXIT_BAD_SYSCALL);
+}
+
+static void load_names(void)
+{
+	for (int nr = 0; nr < (int)(sizeof(g.names) / sizeof(g.names[0])); nr++)
+		g.names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
+}
+
+/* Sanitizer runtimes make system calls of their own (LeakSanitizer's exit
+ * scan ptraces the process), so those builds run unfiltered. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SC_SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SC_SANITIZER_BUILD 1
+#endif
+#endif
+
+int wisp_seccomp_setup(bool disabled, const char *filter_path)
+{
+	struct sc_policy policy;
+	char err[512];
+	int r;
+
+	if (disabled) {
+		log_warn("--no-seccomp: no seccomp filter is installed; the VMM runs unconfined");
+		return 0;
+	}
+	if (filter_path) {
+		r = sc_policy_load_file(filter_path, &policy, err, sizeof(err));
+		if (r < 0) {
+			log_error("--seccomp-filter %s: %s", filter_path, err);
+			return -EINVAL;
+		}
+	} else if (sc_policy_default(&policy) < 0) {
+		log_error("seccomp: out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned role = 0; role < SC_NR_ROLES; role++) {
+		r = sc_filter_compile(&policy.role[role], &g.bpf[role], err, sizeof(err));
+		if (r < 0) {
+			if (filter_path)
+				log_error("--seccomp-filter %s: %s: %s", filter_path, role_names[role], err);
+			else
+				log_error("seccomp: built-in %s filter: %s", role_names[role], err);
+			for (unsigned k = 0; k < role; k++)
+				sc_bpf_free(&g.bpf[k]);
+			sc_policy_free(&policy);
+			return filter_path ? -EINVAL : r;
+		}
+		if (policy.role[role].default_action.kind == SC_ACT_TRAP ||
+		    policy.role[role].filter_action.kind == SC_ACT_TRAP)
+			g.trap = true;
+	}
+	sc_policy_free(&policy);
+#ifdef SC_SANITIZER_BUILD
+	log_warn("seccomp: sanitizer build: the filters are built but not installed");
+	for (unsigned role = 0; role < SC_NR_ROLES; role++)
+		sc_bpf_free(&g.bpf[role]);
+	return 0;
+#endif
+	if (g.trap) {
+		struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
+
+		load_names();
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGSYS, &sa, NULL) < 0) {
+			log_error("seccomp: sigaction(SIGSYS): %s", strerror(errno));
+			return -errno;
+		}
+	}
+	/* One malloc arena: glibc's per-thread arenas would need mprotect and
+	 * open("/proc/sys/vm/overcommit_memory") on the filtered threads. */
+	mallopt(M_ARENA_MAX, 1);
+	/* jansson seeds its hash function from /dev/urandom on first use,
+	 * which may be on the api thread: seed it now, unfiltered. */
+	json_object_seed(0);
+	g.enabled = true;
+	return 0;
+}
+
+void wisp_seccomp_enter(enum sc_role role)
+{
+	int r;
+
+	if (!g.enabled)
+		return;
+	r = sc_bpf_apply(&g.bpf[role]);
+	if (r < 0) {
+		log_error("seccomp: cannot install the %s filter on this thread: %s",
+			  role_names[role], strerror(-r));
+		_exit(1);
+	}
+	t_role = (int)role;
+	log_debug("seccomp: %s filter installed (%u instructions)", role_names[role],
+		  g.bpf[role].len);
+}
+
+void wisp_seccomp_enter_api(void *unused)
+{
+	(void)unused;
+	wisp_seccomp_enter(SC_ROLE_API);
+}
+
+void wisp_seccomp_enter_vcpu(void *unused)
+{
+	(void)unused;
+	wisp_seccomp_enter(SC_ROLE_VCPU);
+}
+
+void wisp_seccomp_enter_vmm(void *unused)
+{
+	(void)unused;
+	wisp_seccomp_enter(SC_ROLE_VMM);
+}
