@@ -364,6 +364,7 @@ int sc_policy_from_json(const char *text, struct sc_policy *p, char *err, size_t
 		v = json_object_get(doc, name);
 		if (!v) {
 			ERR("%s: missing (every thread role needs a filter: vmm, api, vcpu)", name);
+			r = -EINVAL;
 			goto out;
 		}
 		r = parse_filter(v, name, &p->role[role], err, errlen);
