@@ -415,6 +415,8 @@ START_TEST(hostile_driver_is_survived_and_counted)
 	/* The guest got to the end (device 1 and, after its reset, device 0
 	 * still served reads), and reset the machine itself. */
 	ASSERT_PASS(&p, "hostile");
+	ck_assert_msg(strstr(p.err.data, "i8042: guest requested a reset"), "stderr:\n%s",
+		      p.err.data);
 	/* Each malformed request failed alone: the chain came back unused
 	 * (used len 0, status untouched) or answered IOERR; no device reset. */
 	ck_assert_msg(strstr(p.out.data, "hostile: descriptor-loop -> used len 0 ") &&
