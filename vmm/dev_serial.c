@@ -98,24 +98,26 @@ static void in_poll_update_locked(struct serial *s)
 		s->in_polled = want;
 }
 
+/* Called with s->lock held; drops it around the write. The console may be
+ * a pipe nobody reads: the vCPU then blocks in write(), but without the
+ * lock (so the VMM thread's serial input and metrics never wait for it),
+ * and a kick (pause, stop) interrupts the write: the byte is dropped and
+ * counted rather than retried, so the vCPU can honour the request. */
 static void serial_tx(struct serial *s, uint8_t b)
 {
+	ssize_t n;
+
 	if (s->mcr & MCR_LOOP) {
 		fifo_push(s, b);
 		return;
 	}
-	for (;;) {
-		ssize_t n = write(s->out_fd, &b, 1);
-
-		if (n == 1) {
-			s->tx_bytes++;
-			return;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
+	pthread_mutex_unlock(&s->lock);
+	n = write(s->out_fd, &b, 1);
+	pthread_mutex_lock(&s->lock);
+	if (n == 1)
+		s->tx_bytes++;
+	else
 		s->tx_errors++;
-		return;
-	}
 }
 
 static void serial_read(void *opaque, uint64_t off, uint8_t *data, unsigned len)
