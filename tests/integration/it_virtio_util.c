@@ -165,7 +165,7 @@ int netns_exec_prefix(const char **argv, const char *ns)
 
 /* ---------------- work inside a namespace (one thread) ---------------- */
 
-enum ns_op { NS_SOCKET, NS_IFINDEX, NS_STATS };
+enum ns_op { NS_SOCKET, NS_IFINDEX, NS_STATS, NS_READ };
 
 struct ns_job {
 	const char *ns;
@@ -173,6 +173,8 @@ struct ns_job {
 	int domain, type, protocol;
 	const char *dev;
 	uint64_t rx_packets, rx_bytes;
+	char *buf;
+	size_t buflen;
 	int result;
 };
 
@@ -238,6 +240,16 @@ static void *ns_thread(void *arg)
 	case NS_STATS:
 		j->result = read_dev_stats(j);
 		break;
+	case NS_READ: {
+		int f = open(j->dev, O_RDONLY | O_CLOEXEC);
+		ssize_t n = f < 0 ? -1 : read(f, j->buf, j->buflen - 1);
+
+		j->result = n < 0 ? -errno : (int)n;
+		j->buf[n < 0 ? 0 : n] = 0;
+		if (f >= 0)
+			close(f);
+		break;
+	}
 	}
 	return NULL;
 }
@@ -280,6 +292,34 @@ int netns_dev_stats(const char *ns, const char *dev, uint64_t *rx_packets, uint6
 			*rx_bytes = j.rx_bytes;
 	}
 	return r;
+}
+
+int netns_read_file(const char *ns, const char *path, char *buf, size_t len)
+{
+	struct ns_job j = { .ns = ns, .op = NS_READ, .dev = path, .buf = buf, .buflen = len };
+
+	return ns_do(&j);
+}
+
+void netns_delete_stale(void)
+{
+	DIR *d = opendir("/var/run/netns");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char proc[64];
+		int pid;
+
+		if (sscanf(e->d_name, "wisp-it-%d-", &pid) != 1 || pid <= 0)
+			continue;
+		snprintf(proc, sizeof(proc), "/proc/%d", pid);
+		if (access(proc, F_OK) == 0)
+			continue;  /* its test is still running */
+		netns_delete(e->d_name);
+	}
+	closedir(d);
 }
 
 /* ---------------- ICMP echo ---------------- */

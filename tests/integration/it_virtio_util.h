@@ -44,6 +44,12 @@ int it_run(const char *const argv[]);
 int netns_create(char *name, size_t namelen);
 /* Remove the namespace (and everything in it); safe to call twice. */
 void netns_delete(const char *ns);
+/* Remove every "wisp-it-<pid>-*" namespace whose process is gone (left by a
+ * test that died before its teardown). */
+void netns_delete_stale(void);
+/* Read a file as a thread inside ns sees it (e.g. /proc/thread-self/net/arp):
+ * bytes read (NUL-terminated in buf) or -errno. */
+int netns_read_file(const char *ns, const char *path, char *buf, size_t len);
 /* Add a tap named `tap` to ns, set it up and give it `cidr` (may be NULL). */
 int netns_add_tap(const char *ns, const char *tap, const char *cidr);
 /* A socket created inside ns (it stays there for its life). -errno on error. */
