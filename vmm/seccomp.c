@@ -67,10 +67,12 @@ struct builtin_rule {
 #define VAL_SIGRTMIN UINT64_MAX
 
 #define ALLOW(name, why) { name, why, 0, { { 0 } } }
-#define ARG_EQ(name, idx, v, why) \
-	{ name, why, 1, { { idx, false, SC_OP_EQ, 0, v, #v } } }
-#define IOCTL(req, why) ARG_EQ("ioctl", 1, req, why)
-#define FUTEX(op) ARG_EQ("futex", 1, op, "pthread mutexes, condition variables and joins")
+/* The comment is the constant's name as written (#v before expansion). */
+#define ARG_EQ_NAMED(name, idx, v, vname, why) \
+	{ name, why, 1, { { idx, false, SC_OP_EQ, 0, v, vname } } }
+#define ARG_EQ(name, idx, v, why) ARG_EQ_NAMED(name, idx, v, #v, why)
+#define IOCTL(req, why) ARG_EQ_NAMED("ioctl", 1, req, #req, why)
+#define FUTEX(op) ARG_EQ_NAMED("futex", 1, op, #op, "pthread mutexes, condition variables and joins")
 #define NO_EXEC(name, idx, why) \
 	{ name, why, 1, { { idx, false, SC_OP_MASKED_EQ, PROT_EXEC, 0, "PROT_EXEC clear" } } }
 

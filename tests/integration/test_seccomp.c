@@ -306,8 +306,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("seccomp");
-	TCase *tc = tcase_create("seccomp");
+	Suite *s;
+	TCase *tc;
 	SRunner *sr;
 	int failed;
 
@@ -324,6 +324,8 @@ int main(void)
 		printf("SKIPPED: /dev/kvm is not usable\n");
 		return 77;
 	}
+	s = suite_create("seccomp");
+	tc = tcase_create("seccomp");
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, every_thread_is_filtered);

@@ -67,6 +67,8 @@ static int run_filtered(enum sc_role role, long nr, const long a[6])
 		if (sc_bpf_apply(&bpf[role]) < 0)
 			_exit(99);
 		syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		/* raw exit_group: a sanitizer's _exit() makes calls of its own */
+		syscall(SYS_exit_group, 0);
 		_exit(0);
 	}
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
@@ -276,7 +278,7 @@ START_TEST(int80_kills)
 			_exit(99);
 		/* i386 getpid (20) */
 		__asm__ volatile("int $0x80" : "=a"(ret) : "a"(20L) : "memory");
-		_exit(0);
+		syscall(SYS_exit_group, 0);
 	}
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert_msg(killed_by_sigsys(st), "status 0x%x", st);
@@ -554,6 +556,8 @@ START_TEST(trap_reports_the_call)
 		dup2(pipefd[1], 2);
 		if (wisp_seccomp_setup(false, path) < 0)
 			_exit(98);
+		if (!wisp_seccomp_enabled())
+			_exit(77);   /* sanitizer build: nothing is installed */
 		wisp_seccomp_enter(SC_ROLE_VCPU);
 		syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
 		_exit(0);
@@ -563,6 +567,10 @@ START_TEST(trap_reports_the_call)
 	ck_assert_int_ge(read(pipefd[0], out, sizeof(out) - 1), 0);
 	close(pipefd[0]);
 	unlink(path);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+		printf("trap_reports_the_call: SKIPPED (sanitizer build installs no filter)\n");
+		return;
+	}
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 148, "status 0x%x, stderr %s", st, out);
 	ck_assert_msg(strstr(out, "the vcpu thread made a forbidden system call 41 (socket)"),
 		      "stderr: %s", out);
