@@ -97,7 +97,7 @@ static const struct builtin_rule common_rules[] = {
 	ALLOW("rt_sigreturn", "return from a signal handler (vCPU kick)"),
 	ALLOW("getpid", "raise()/pthread_kill() pass the tgid to tgkill"),
 	ARG_EQ("tgkill", 2, SIGABRT, "abort() still ends the process with SIGABRT"),
-	ALLOW("clock_gettime", "log timestamps when the vDSO cannot answer"),
+	ALLOW("clock_gettime", "CPU-time clocks (boot timer, metrics); log time when the vDSO cannot answer"),
 	ALLOW("restart_syscall", "the kernel restarts a call interrupted by SIGSTOP/SIGCONT"),
 	ALLOW("exit", "a thread ends"),
 	ALLOW("exit_group", "the process ends (also after a reported SIGSYS)"),
