@@ -44,13 +44,16 @@ static void net_open(bool rx)
 	uint64_t want = VBIT(VF_VERSION_1) | VBIT(VF_EVENT_IDX) | VBIT(VNET_F_MAC) |
 			VBIT(VNET_F_MRG_RXBUF);
 
-	if (vio_probe(&nd, 0) < 0)
-		wtest_fail("device 0: %s", nd.err);
+	/* wtest.dev=N picks the virtio device (default 0, the first). */
+	unsigned dev = (unsigned)param_u64("dev", 0);
+
+	if (vio_probe(&nd, dev) < 0)
+		wtest_fail("device %u: %s", dev, nd.err);
 	if (nd.device_id != VIRTIO_ID_NET)
-		wtest_fail("device 0 at 0x%lx is device id %u, not network", (unsigned long)nd.base,
-			   nd.device_id);
+		wtest_fail("device %u at 0x%lx is device id %u, not network", dev,
+			   (unsigned long)nd.base, nd.device_id);
 	if (vio_setup(&nd, want, 2, 256) < 0)
-		wtest_fail("device 0: %s", nd.err);
+		wtest_fail("device %u: %s", dev, nd.err);
 	if (vio_has(&nd, VNET_F_MAC)) {
 		for (unsigned i = 0; i < 6; i++)
 			mac[i] = vio_cfg8(&nd, i);
@@ -60,8 +63,8 @@ static void net_open(bool rx)
 		memcpy(mac, dflt, 6);
 		printk("net: device offers no MAC, using 06:00:00:00:00:01\n");
 	}
-	printk("net: device 0 at 0x%lx irq %u, mac %02x:%02x:%02x:%02x:%02x:%02x, features 0x%lx of 0x%lx, queues %u/%u\n",
-	       (unsigned long)nd.base, nd.irq, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+	printk("net: device %u at 0x%lx irq %u, mac %02x:%02x:%02x:%02x:%02x:%02x, features 0x%lx of 0x%lx, queues %u/%u\n",
+	       dev, (unsigned long)nd.base, nd.irq, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
 	       (unsigned long)nd.features, (unsigned long)nd.offered, nd.q[RXQ].size,
 	       nd.q[TXQ].size);
 

@@ -217,8 +217,8 @@ START_TEST(two_nics_on_the_command_line)
 }
 END_TEST
 
-/* Two nics, traffic on the first: the guest answers through tap0 and
- * nothing it sends leaks onto tap1. */
+/* Two nics: traffic from each device arrives on its own tap only, and
+ * each answers pings on its own subnet. */
 START_TEST(two_nics_traffic_stays_on_its_tap)
 {
 	struct proc p;
@@ -239,11 +239,30 @@ START_TEST(two_nics_traffic_stays_on_its_tap)
 		      (unsigned long long)frames0, (unsigned long long)frames1);
 	proc_free(&p);
 
-	/* And ping on tap0's subnet with two devices present. */
+	/* The second nic carries its own traffic: a burst from device 1
+	 * arrives on tap1 only. */
+	frames0 = frames1 = 0;
+	start(&p, "wtest=net-burst wtest.count=40 wtest.dev=1", nics);
+	ck_assert(proc_finish(&p, BOOT_TIMEOUT_MS));
+	ASSERT_PASS(&p, "net-burst");
+	packet_count(fd0, 300, &frames0, &bytes);
+	packet_count(fd1, 300, &frames1, &bytes);
+	ck_assert_msg(frames0 == 0 && frames1 == 40, "device 1: tap0 %llu frames, tap1 %llu frames",
+		      (unsigned long long)frames0, (unsigned long long)frames1);
+	proc_free(&p);
+
+	/* And ping each nic on its own subnet with both devices present. */
 	start(&p, "wtest=net wtest.ip=10.200.1.2 wtest.count=3", nics);
 	ping_guest(&p, "10.200.1.2", 3);
 	ck_assert(proc_finish(&p, BOOT_TIMEOUT_MS));
 	ASSERT_PASS(&p, "net");
+	proc_free(&p);
+	start(&p, "wtest=net wtest.ip=10.200.2.2 wtest.count=3 wtest.dev=1", nics);
+	ping_guest(&p, "10.200.2.2", 3);
+	ck_assert(proc_finish(&p, BOOT_TIMEOUT_MS));
+	ASSERT_PASS(&p, "net");
+	ck_assert_msg(strstr(p.out.data, "net: device 1 at 0xc0002000 irq 6, mac 06:00:0a:c8:02:02"),
+		      "stdout:\n%s", p.out.data);
 	close(fd0);
 	close(fd1);
 	free(nics);
