@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* evloop.c — the VMM thread's epoll loop. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -16,8 +17,12 @@ struct ev_entry {
 	void *opaque;
 };
 
+/* The table is changed on the VMM thread and looked up by evloop_mod()
+ * from vCPU threads too (devices re-arming their fds): a mutex guards it;
+ * handlers run without it. */
 struct evloop {
 	int epfd;
+	pthread_mutex_t lock;
 	struct ev_entry entries[EVLOOP_MAX_FDS];
 };
 
@@ -35,6 +40,7 @@ struct evloop *evloop_create(void)
 	}
 	for (int i = 0; i < EVLOOP_MAX_FDS; i++)
 		loop->entries[i].fd = -1;
+	pthread_mutex_init(&loop->lock, NULL);
 	return loop;
 }
 
@@ -56,51 +62,64 @@ static struct ev_entry *find(struct evloop *loop, int fd)
 
 int evloop_add(struct evloop *loop, int fd, uint32_t events, ev_handler fn, void *opaque)
 {
-	struct ev_entry *e = find(loop, -1);
+	struct ev_entry *e;
 	struct epoll_event ev = { .events = events };
+	int err = 0;
 
+	pthread_mutex_lock(&loop->lock);
+	e = find(loop, -1);
 	if (!e) {
+		err = -ENOSPC;
 		log_error("event loop: too many file descriptors");
-		return -ENOSPC;
-	}
-	ev.data.ptr = e;
-	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		int err = -errno;
-
-		log_error("epoll_ctl(ADD, %d): %s", fd, strerror(errno));
-		return err;
+		goto out;
 	}
 	*e = (struct ev_entry){ fd, fn, opaque };
-	return 0;
+	ev.data.ptr = e;
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		err = -errno;
+		log_error("epoll_ctl(ADD, %d): %s", fd, strerror(errno));
+		e->fd = -1;
+		e->fn = NULL;
+	}
+out:
+	pthread_mutex_unlock(&loop->lock);
+	return err;
 }
 
 int evloop_mod(struct evloop *loop, int fd, uint32_t events)
 {
-	struct ev_entry *e = find(loop, fd);
+	struct ev_entry *e;
 	struct epoll_event ev = { .events = events };
+	int err = 0;
 
-	if (!e)
-		return -ENOENT;
-	ev.data.ptr = e;
-	if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) < 0) {
-		int err = -errno;
-
-		log_error("epoll_ctl(MOD, %d): %s", fd, strerror(errno));
-		return err;
+	pthread_mutex_lock(&loop->lock);
+	e = find(loop, fd);
+	if (!e) {
+		err = -ENOENT;
+	} else {
+		ev.data.ptr = e;
+		if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) < 0) {
+			err = -errno;
+			log_error("epoll_ctl(MOD, %d): %s", fd, strerror(errno));
+		}
 	}
-	return 0;
+	pthread_mutex_unlock(&loop->lock);
+	return err;
 }
 
 int evloop_del(struct evloop *loop, int fd)
 {
-	struct ev_entry *e = find(loop, fd);
+	struct ev_entry *e;
 
-	if (!e)
-		return -ENOENT;
-	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
-	e->fd = -1;
-	e->fn = NULL;
-	return 0;
+	pthread_mutex_lock(&loop->lock);
+	e = find(loop, fd);
+	if (e) {
+		epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+		e->fd = -1;
+		e->fn = NULL;
+	}
+	pthread_mutex_unlock(&loop->lock);
+	return e ? 0 : -ENOENT;
 }
 
 int evloop_run_once(struct evloop *loop, int timeout_ms)
@@ -115,11 +134,16 @@ int evloop_run_once(struct evloop *loop, int timeout_ms)
 		return -errno;
 	}
 	for (int i = 0; i < n; i++) {
-		struct ev_entry *e = evs[i].data.ptr;
+		struct ev_entry *e = evs[i].data.ptr, cur;
 
-		/* A handler may have removed a later entry in this batch. */
-		if (e->fd >= 0 && e->fn)
-			e->fn(e->fd, evs[i].events, e->opaque);
+		/* A handler may have removed (or replaced) a later entry of this
+		 * batch: handlers read non-blocking fds, so a stale event costs
+		 * at most an EAGAIN. */
+		pthread_mutex_lock(&loop->lock);
+		cur = *e;
+		pthread_mutex_unlock(&loop->lock);
+		if (cur.fd >= 0 && cur.fn)
+			cur.fn(cur.fd, evs[i].events, cur.opaque);
 	}
 	return n;
 }

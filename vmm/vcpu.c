@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot.h"
@@ -72,7 +73,14 @@ int vcpu_create(struct vm *vm, unsigned id, struct vcpu *vcpu)
 		return err;
 	}
 	pthread_mutex_init(&vcpu->lock, NULL);
-	pthread_cond_init(&vcpu->cond, NULL);
+	{
+		pthread_condattr_t ca;   /* vm_pause() waits with a monotonic deadline */
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&vcpu->cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	vcpu->state = VCPU_CREATED;
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot.h"
@@ -24,6 +25,7 @@
 
 #define KVM_TSS_ADDRESS      0xfffbd000ULL
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
+#define VM_PAUSE_TIMEOUT_S    5
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
 
@@ -497,6 +499,9 @@ int vm_start(struct vm *vm)
 
 int vm_pause(struct vm *vm)
 {
+	struct timespec deadline;
+	int r = 0;
+
 	if (vm->state != VM_RUNNING)
 		return vm->state == VM_PAUSED ? 0 : -EINVAL;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
@@ -507,13 +512,25 @@ int vm_pause(struct vm *vm)
 		pthread_mutex_unlock(&v->lock);
 		vcpu_kick(v);
 	}
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+	/* A vCPU stuck in a device handler (blocked I/O) must not wedge the
+	 * VMM thread: give up after a deadline and let everyone run again. */
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += VM_PAUSE_TIMEOUT_S;
+	for (unsigned i = 0; i < vm->nr_vcpus && r == 0; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
 		pthread_mutex_lock(&v->lock);
-		while (v->state != VCPU_PAUSED && v->state != VCPU_EXITED)
-			pthread_cond_wait(&v->cond, &v->lock);
+		while (r == 0 && v->state != VCPU_PAUSED && v->state != VCPU_EXITED)
+			r = -pthread_cond_timedwait(&v->cond, &v->lock, &deadline);
 		pthread_mutex_unlock(&v->lock);
+		if (r)
+			log_error("vCPU %u did not pause within %d s; resuming all vCPUs", i,
+				  VM_PAUSE_TIMEOUT_S);
+	}
+	if (r) {
+		vm->state = VM_PAUSED;   /* so vm_resume() releases the paused ones */
+		vm_resume(vm);
+		return -ETIMEDOUT;
 	}
 	vm->state = VM_PAUSED;
 	return 0;

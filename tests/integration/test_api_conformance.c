@@ -179,10 +179,14 @@ static void concrete_path(const char *spec_path, const char *id, char *out, size
 {
 	const char *b = strchr(spec_path, '{'), *e = b ? strchr(b, '}') : NULL;
 
-	if (!b || !e)
-		snprintf(out, len, "%s", spec_path);
-	else
+	if (!b || !e) {
+		size_t n = strlen(spec_path);
+
+		ck_assert_uint_lt(n, len);
+		memcpy(out, spec_path, n + 1);
+	} else {
 		snprintf(out, len, "%.*s%s%s", (int)(b - spec_path), spec_path, id, e + 1);
+	}
 }
 
 static bool listed(const struct op *o, int status)
