@@ -525,11 +525,19 @@ static void process_locked(struct virtio_blk *b)
 				 exec_sync(b, &b->req));
 		}
 	}
-	if (submitted) {
+	/* Also retry what a failed submit left in the SQ ring: prepared SQEs
+	 * stay there until an io_uring_enter takes them. */
+	if (b->async && b->ring_ready && (submitted || io_uring_sq_ready(&b->ring))) {
 		int r = io_uring_submit(&b->ring);
 
-		if (r < 0)
-			log_warn("drive '%s': io_uring_submit: %s", b->cfg.drive_id, strerror(-r));
+		if (r < 0) {
+			log_warn("drive '%s': io_uring_submit: %s (will retry)", b->cfg.drive_id,
+				 strerror(-r));
+			/* Come back through the event loop rather than leave the
+			 * guest waiting for requests nobody submitted. */
+			if (b->t.kick)
+				b->t.kick(b->t.irq_opaque, 0);
+		}
 	}
 	if (pushed)
 		virtio_mmio_signal_used(&b->t, 0);
