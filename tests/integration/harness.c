@@ -6,8 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,12 +83,14 @@ static void sb_add(struct strbuf *b, const char *d, size_t n)
 int proc_spawn(struct proc *p, char *const argv[])
 {
 	int in[2], out[2], err[2];
+	pid_t parent;
 
 	memset(p, 0, sizeof(*p));
 	sb_add(&p->out, "", 0);
 	sb_add(&p->err, "", 0);
 	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
 		return -errno;
+	parent = getpid();
 	p->pid = fork();
 	if (p->pid < 0)
 		return -errno;
@@ -96,6 +99,11 @@ int proc_spawn(struct proc *p, char *const argv[])
 		dup2(out[1], 1);
 		dup2(err[1], 2);
 		setpgid(0, 0);
+		/* A test that fails an assertion exits without reaping: the
+		 * VMM it started must not outlive it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
 		execv(argv[0], argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
