@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../check_main.h"
 #include "api_client.h"
 #include "harness.h"
 
@@ -820,8 +821,6 @@ int main(void)
 {
 	Suite *s = suite_create("api");
 	TCase *tc = tcase_create("api");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, 120);
@@ -840,9 +839,5 @@ int main(void)
 	tcase_add_test(tc, thousand_requests_on_one_connection_while_running);
 	tcase_add_test(tc, hundred_connections_at_once_while_running);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run_suite(s);
 }

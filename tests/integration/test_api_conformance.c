@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../check_main.h"
 #include "api_client.h"
 #include "harness.h"
 
@@ -425,8 +426,6 @@ int main(void)
 {
 	Suite *s = suite_create("api_conformance");
 	TCase *tc = tcase_create("spec");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
@@ -434,9 +433,5 @@ int main(void)
 	tcase_add_test(tc, documented_unsupported_paths_are_spec_paths);
 	tcase_add_test(tc, every_operation_answers_per_spec_before_and_after_boot);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run_suite(s);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../check_main.h"
 #include "harness.h"
 
 #define BOOT_TIMEOUT_MS 60000
@@ -211,8 +212,6 @@ int main(void)
 {
 	Suite *s = suite_create("bzimage_guest");
 	TCase *tc = tcase_create("boot");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, 120);
@@ -222,9 +221,5 @@ int main(void)
 	tcase_add_test(tc, small_guest_loads_at_1m_and_relocates);
 	tcase_add_test(tc, truncated_bzimage_is_refused);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run_suite(s);
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../check_main.h"
 #include "harness.h"
 
 static char linux_dir[4096];
@@ -210,8 +211,6 @@ int main(void)
 {
 	Suite *s = suite_create("linux_guest");
 	TCase *tc = tcase_create("linux");
-	SRunner *sr;
-	int failed;
 
 	if (!find_artifacts()) {
 		printf("SKIPPED: no Linux guest artifacts (run tools/linux-guest/build.sh)\n");
@@ -222,9 +221,5 @@ int main(void)
 	tcase_add_loop_test(tc, linux_pvh_entry, 0, 2);
 	tcase_add_loop_test(tc, linux_64bit_entry, 0, 2);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run_suite(s);
 }

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "../check_main.h"
 #include "harness.h"
 
 #define BOOT_TIMEOUT_MS 60000
@@ -308,8 +309,6 @@ int main(void)
 {
 	Suite *s;
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 #if defined(__SANITIZE_ADDRESS__)
 	printf("SKIPPED: sanitizer build: wisp builds its filters but does not install them\n");
@@ -336,9 +335,5 @@ int main(void)
 	tcase_add_test(tc, trap_names_the_forbidden_call);
 	tcase_add_test(tc, malformed_filter_files_exit_152);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run_suite(s);
 }

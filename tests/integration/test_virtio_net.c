@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../check_main.h"
 #include "harness.h"
 #include "it_virtio_util.h"
 
@@ -307,8 +308,7 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
+	int rc;
 
 	if (geteuid() != 0) {
 		printf("skip: virtio-net integration tests need root (network namespaces, taps)\n");
@@ -319,10 +319,7 @@ int main(void)
 		return 77;
 	}
 	netns_delete_stale();
-	sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = check_run_suite(suite());
 	netns_delete_stale();
-	return failed ? 1 : 0;
+	return rc;
 }

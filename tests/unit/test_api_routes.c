@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../check_main.h"
 #include "api/api.h"
 #include "api/route.h"
 
@@ -283,10 +284,8 @@ int main(void)
 	tcase_add_test(tc, logger_metrics);
 	tcase_add_test(tc, responses);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int rc = check_run_suite(s);
+
 	api_response_clear(&resp);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rc;
 }

@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../check_main.h"
 #include "api/api.h"
 
 static char dir[64];
@@ -495,9 +496,5 @@ int main(void)
 	tcase_add_test(tc, client_gone_while_busy);
 	tcase_add_test(tc, socket_path_rules);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }

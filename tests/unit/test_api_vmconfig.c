@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../check_main.h"
 #include "api/api.h"
 
 static char err[1024];
@@ -362,9 +363,5 @@ int main(void)
 	tcase_add_test(tc, put_drive_and_net);
 	tcase_add_test(tc, machine_patch);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }

@@ -2,6 +2,7 @@
 /* test_boot_cmdline.c — kernel command line building. */
 #include <errno.h>
 
+#include "../check_main.h"
 #include "boot_test_util.h"
 
 static struct cmdline c;
@@ -155,11 +156,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(suite());
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_boot_cpuid.c — CPUID normalisation over a synthetic host table. */
+#include "../check_main.h"
 #include "boot_test_util.h"
 
 static struct kvm_cpuid_entry2 ent[32];
@@ -230,11 +231,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(suite());
 }

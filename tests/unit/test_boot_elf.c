@@ -3,6 +3,7 @@
 #include <elf.h>
 #include <errno.h>
 
+#include "../check_main.h"
 #include "boot_test_util.h"
 
 #define RAM_SIZE   (64 * MiB)
@@ -489,11 +490,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(suite());
 }

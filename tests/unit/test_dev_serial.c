@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../check_main.h"
 #include "../../vmm/dev_serial.c"
 
 /* ---- stubs ---- */
@@ -194,11 +195,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run_suite(suite());
 }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../check_main.h"
 #include "jailer/jailer.h"
 
 #define ARGV(...) ((char *[]){ "wisp-jailer", __VA_ARGS__, NULL })
@@ -435,8 +436,6 @@ int main(void)
 	Suite *s = suite_create("jailer_args");
 	TCase *tc = tcase_create("parse");
 	TCase *tf = tcase_create("config");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, parse_full_and_defaults);
 	tcase_add_test(tc, parse_help_version);
@@ -451,9 +450,5 @@ int main(void)
 	tcase_add_test(tf, config_rejections);
 	tcase_add_test(tf, config_hierarchy_missing);
 	suite_add_tcase(s, tf);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../check_main.h"
 #include "jailer/jailer.h"
 
 #define ERR_HAS(msg) ck_assert_msg(strstr(jailer_last_error(), msg), \
@@ -149,8 +150,6 @@ int main(void)
 {
 	Suite *s = suite_create("jailer_cgroup");
 	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, cgroup_arg_ok);
 	tcase_add_test(tc, cgroup_arg_rejections);
@@ -158,9 +157,5 @@ int main(void)
 	tcase_add_test(tc, word_list);
 	tcase_add_test(tc, rlimits);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../check_main.h"
 #include "jailer/jailer.h"
 
 START_TEST(exec_name)
@@ -90,17 +91,11 @@ int main(void)
 {
 	Suite *s = suite_create("jailer_paths");
 	TCase *tc = tcase_create("paths");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, exec_name);
 	tcase_add_test(tc, chroot_path);
 	tcase_add_test(tc, path_join);
 	tcase_add_test(tc, exec_argv);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }

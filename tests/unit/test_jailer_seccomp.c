@@ -19,6 +19,7 @@
 
 #include <seccomp.h>
 
+#include "../check_main.h"
 #include "jailer/jailer.h"
 
 /* The filter as libseccomp's pseudo filter code text. */
@@ -164,17 +165,11 @@ int main(void)
 {
 	Suite *s = suite_create("jailer_seccomp");
 	TCase *tc = tcase_create("filter");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, deny_list_complete);
 	tcase_add_test(tc, denied_calls_kill);
 	tcase_add_test(tc, allowed_calls_pass);
 	tcase_add_test(tc, fork_still_works);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../check_main.h"
 #include "vmm/vmm_seccomp.h"
 
 /* Distinct system calls per role: docs/seccomp.md quotes these. */
@@ -588,8 +589,6 @@ int main(void)
 {
 	Suite *s = suite_create("seccomp");
 	TCase *tc = tcase_create("filters");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
@@ -611,9 +610,5 @@ int main(void)
 	tcase_add_test(tc, trap_reports_the_call);
 	tcase_add_test(tc, setup_refuses_a_bad_file);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run_suite(s);
 }

@@ -3,6 +3,7 @@
 #include <check.h>
 #include <stdint.h>
 
+#include "../check_main.h"
 #include "test_virtio_util.h"
 
 static struct tmem M;
@@ -494,11 +495,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run_suite(suite());
 }
