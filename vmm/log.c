@@ -98,6 +98,30 @@ int log_set_path(const char *path)
 	return 0;
 }
 
+/* UTC calendar fields of a POSIX time (days-to-civil, proleptic Gregorian). */
+static void utc_from_epoch(time_t t, struct tm *tm)
+{
+	long long days = t / 86400, secs = t % 86400, era, doe, yoe, doy, mp, y;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	tm->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	tm->tm_mon = (int)(mp < 10 ? mp + 2 : mp - 10);
+	tm->tm_year = (int)(y + (tm->tm_mon <= 1) - 1900);
+	tm->tm_hour = (int)(secs / 3600);
+	tm->tm_min = (int)(secs / 60 % 60);
+	tm->tm_sec = (int)(secs % 60);
+}
+
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
 {
 	char buf[2048];
@@ -109,11 +133,14 @@ void log_msg(enum log_level level, const char *file, int line, const char *fmt, 
 	if (level == LOG_OFF || (int)level > g_level)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
+	utc_from_epoch(ts.tv_sec, &tm);
 
 	pthread_mutex_lock(&g_lock);
-	n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	n += snprintf(buf + n, sizeof(buf) - n, ".%09ld [%s:%s", ts.tv_nsec, g_id, t_name);
+	/* Formatted by hand: glibc's gmtime_r()/strftime() load
+	 * /etc/localtime (absent in a jail) on their first call. */
+	n = (size_t)snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09ld [%s:%s",
+			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			     tm.tm_sec, ts.tv_nsec, g_id, t_name);
 	if (g_show_level && n < sizeof(buf))
 		n += snprintf(buf + n, sizeof(buf) - n, ":%s", level_names[level]);
 	if (g_show_origin && n < sizeof(buf)) {
