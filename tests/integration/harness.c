@@ -52,6 +52,11 @@ void tmpdir_cleanup(void)
 
 char *write_tmp_file(const char *name, const char *text)
 {
+	return write_tmp_data(name, text, strlen(text));
+}
+
+char *write_tmp_data(const char *name, const void *data, size_t len)
+{
 	char *path;
 	FILE *f;
 
@@ -59,12 +64,33 @@ char *write_tmp_file(const char *name, const char *text)
 		tmpdir_make();
 	if (asprintf(&path, "%s/%s", tmpdir, name) < 0)
 		abort();
-	f = fopen(path, "w");
-	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+	f = fopen(path, "wb");
+	if (!f || (len && fwrite(data, 1, len, f) != len) || fclose(f) != 0) {
 		perror(path);
 		abort();
 	}
 	return path;
+}
+
+void *read_whole_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	void *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+		buf = malloc(n ? (size_t)n : 1);
+		if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+			*len = (size_t)n;
+		} else {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
 }
 
 static void sb_add(struct strbuf *b, const char *d, size_t n)
@@ -235,6 +261,32 @@ bool proc_run(struct proc *p, char *const argv[], int timeout_ms)
 		return false;
 	proc_close_stdin(p);
 	return proc_finish(p, timeout_ms);
+}
+
+bool wisp_run_config(struct proc *p, const char *cfg, const char *flag, int timeout_ms)
+{
+	char *argv[] = { (char *)build_path("wisp"), "--no-api", "--config-file", (char *)cfg,
+			 (char *)flag, NULL };
+
+	return proc_run(p, argv, timeout_ms);
+}
+
+bool wisp_run_doc(struct proc *p, const char *name, const char *doc, const char *flag,
+		  int timeout_ms)
+{
+	char *cfg = write_tmp_file(name, doc);
+	bool done = wisp_run_config(p, cfg, flag, timeout_ms);
+
+	free(cfg);
+	return done;
+}
+
+int wisp_spawn_config(struct proc *p, const char *cfg)
+{
+	char *argv[] = { (char *)build_path("wisp"), "--no-api", "--config-file", (char *)cfg,
+			 NULL };
+
+	return proc_spawn(p, argv);
 }
 
 char *guest_config(const char *boot_args, const char *machine_json, const char *extra_json)

@@ -32,7 +32,7 @@ static void teardown(void)
 /* Boot the bzImage; initrd may be NULL. */
 static void boot(struct proc *p, const char *boot_args, unsigned mem_mib, const char *initrd)
 {
-	char *doc, *cfg, initrd_json[4200] = "";
+	char *doc, initrd_json[4200] = "";
 	FILE *f = fopen(bzimage(), "rb");
 
 	ck_assert_msg(f, "%s is missing: build the wisp-testguest-bzimage target", bzimage());
@@ -43,23 +43,18 @@ static void boot(struct proc *p, const char *boot_args, unsigned mem_mib, const 
 		     " \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": %u}}",
 		     bzimage(), boot_args, initrd_json, mem_mib) < 0)
 		abort();
-	cfg = write_tmp_file("vm.json", doc);
-	{
-		char *argv[] = { (char *)build_path("wisp"), "--no-api", "--config-file", cfg, NULL };
-
-		ck_assert_msg(proc_run(p, argv, BOOT_TIMEOUT_MS),
-			      "wisp did not exit in time\nstdout:\n%s\nstderr:\n%s", p->out.data,
-			      p->err.data);
-	}
+	ck_assert_msg(wisp_run_doc(p, "vm.json", doc, NULL, BOOT_TIMEOUT_MS),
+		      "wisp did not exit in time\nstdout:\n%s\nstderr:\n%s", p->out.data, p->err.data);
 	free(doc);
-	free(cfg);
 }
 
-#define ASSERT_PASS(p, name)                                                                   \
-	ck_assert_msg(strstr((p)->out.data, "WTEST " name " PASS") && (p)->status == 0 &&        \
-			      count_substr((p)->out.data, "WTEST ") == 1,                             \
-		      "scenario " name ": status %d\nstdout:\n%s\nstderr:\n%s", (p)->status,     \
-		      (p)->out.data, (p)->err.data)
+/* The scenario passed and its PASS line is the only WTEST line. */
+#define ASSERT_SOLE_PASS(p, name)                                                              \
+	do {                                                                                   \
+		ASSERT_SCENARIO_PASSED(p, name);                                               \
+		ck_assert_msg(count_substr((p)->out.data, "WTEST ") == 1, "stdout:\n%s",         \
+			      (p)->out.data);                                                  \
+	} while (0)
 
 /* The hex number after `key` in the output, or fail. */
 static uint64_t hex_after(const struct proc *p, const char *key)
@@ -94,7 +89,7 @@ START_TEST(hello_through_the_bzimage_entry)
 	struct proc p;
 
 	boot(&p, "wtest=hello console=ttyS0", 128, NULL);
-	ASSERT_PASS(&p, "hello");
+	ASSERT_SOLE_PASS(&p, "hello");
 	/* wisp honoured pref_address and entered at +0x200 with boot_params in RSI. */
 	ck_assert_uint_eq(hex_after(&p, "wisp-bzimage: loaded at "), BZ_PREF_ADDRESS);
 	ck_assert_ptr_null(strstr(p.out.data, "relocated"));
@@ -113,7 +108,7 @@ START_TEST(memory_4g_through_the_bzimage_entry)
 	unsigned below = 0, above = 0;
 
 	boot(&p, "wtest=memory", 4096, NULL);
-	ASSERT_PASS(&p, "memory");
+	ASSERT_SOLE_PASS(&p, "memory");
 	ck_assert_uint_eq(hex_after(&p, "wisp-bzimage: loaded at "), BZ_PREF_ADDRESS);
 	ck_assert_msg(strstr(p.out.data, "0x0000000100000000-0x0000000140000000) ram"),
 		      "e820 from the bzImage's boot_params lacks RAM above 4 GiB:\n%s", p.out.data);
@@ -137,7 +132,7 @@ START_TEST(initrd_reaches_the_bzimage_guest)
 	uint64_t addr, size;
 
 	boot(&p, "wtest=hello", 128, initrd);
-	ASSERT_PASS(&p, "hello");
+	ASSERT_SOLE_PASS(&p, "hello");
 	addr = hex_after(&p, "wisp-bzimage: initrd at ");
 	size = hex_after(&p, " size ");
 	ck_assert_uint_eq(size, strlen(content));
@@ -162,7 +157,7 @@ START_TEST(small_guest_loads_at_1m_and_relocates)
 	uint64_t addr;
 
 	boot(&p, "wtest=hello", 16, initrd);
-	ASSERT_PASS(&p, "hello");
+	ASSERT_SOLE_PASS(&p, "hello");
 	ck_assert_uint_eq(hex_after(&p, "wisp-bzimage: loaded at "), 0x100000);
 	ck_assert_ptr_nonnull(strstr(p.out.data, ", relocated to 0x"));
 	addr = hex_after(&p, "wisp-bzimage: initrd at ");
@@ -177,33 +172,20 @@ START_TEST(truncated_bzimage_is_refused)
 {
 	struct proc p;
 	FILE *in = fopen(bzimage(), "rb");
-	char head[0x300], *cut, *doc, *cfg;
+	char head[0x300], *cut, *doc;
 
 	ck_assert_ptr_nonnull(in);
 	ck_assert_int_eq(fread(head, 1, sizeof(head), in), sizeof(head));
 	fclose(in);
-	cut = write_tmp_file("cut.bzImage", "");
-	{
-		FILE *out = fopen(cut, "wb");
-
-		ck_assert_ptr_nonnull(out);
-		ck_assert_int_eq(fwrite(head, 1, sizeof(head), out), sizeof(head));
-		fclose(out);
-	}
+	cut = write_tmp_data("cut.bzImage", head, sizeof(head));
 	if (asprintf(&doc, "{\"boot-source\": {\"kernel_image_path\": \"%s\"}}", cut) < 0)
 		abort();
-	cfg = write_tmp_file("vm.json", doc);
-	{
-		char *argv[] = { (char *)build_path("wisp"), "--no-api", "--config-file", cfg, NULL };
-
-		ck_assert(proc_run(&p, argv, BOOT_TIMEOUT_MS));
-	}
+	ck_assert(wisp_run_doc(&p, "vm.json", doc, NULL, BOOT_TIMEOUT_MS));
 	ck_assert_int_ne(p.status, 0);
 	ck_assert_msg(strstr(p.err.data, "kernel bzImage: setup_sects 1 puts the protected-mode kernel"),
 		      "stderr:\n%s", p.err.data);
 	free(cut);
 	free(doc);
-	free(cfg);
 	proc_free(&p);
 }
 END_TEST

@@ -95,27 +95,11 @@ static char *write_config(const char *boot_args, const struct drive *d, int n)
 static void boot(struct proc *p, const char *boot_args, const struct drive *d, int n)
 {
 	char *cfg = write_config(boot_args, d, n);
-	char *argv[] = { (char *)build_path("wisp"), "--no-api", "--config-file", cfg, NULL };
 
-	ck_assert_msg(proc_run(p, argv, BOOT_TIMEOUT_MS),
+	ck_assert_msg(wisp_run_config(p, cfg, NULL, BOOT_TIMEOUT_MS),
 		      "wisp did not exit in time\nstdout:\n%s\nstderr:\n%s", p->out.data, p->err.data);
 	free(cfg);
 }
-
-#define ASSERT_CLEAN(p)                                                                        \
-	ck_assert_msg(!strstr((p)->err.data, "AddressSanitizer") &&                               \
-		      !strstr((p)->err.data, "LeakSanitizer") &&                                  \
-		      !strstr((p)->err.data, "runtime error"),                                    \
-		      "sanitizer report:\n%s", (p)->err.data)
-
-#define ASSERT_PASS(p, name)                                                                   \
-	do {                                                                                   \
-		ck_assert_msg(strstr((p)->out.data, "WTEST " name " PASS") && (p)->status == 0, \
-			      "scenario " name ": status %d\nstdout:\n%s\nstderr:\n%s",          \
-			      (p)->status, (p)->out.data, (p)->err.data);                         \
-		ck_assert_int_eq(count_substr((p)->out.data, "WTEST " name " "), 1);             \
-		ASSERT_CLEAN(p);                                                               \
-	} while (0)
 
 #define ASSERT_IMAGE(path, n, wrote)                                                           \
 	do {                                                                                   \
@@ -343,11 +327,7 @@ START_TEST(read_only_drive_is_opened_read_only)
 
 	ck_assert_int_eq(chmod(ro, 0444), 0);
 	cfg = write_config("wtest=ticker", d, 2);
-	{
-		char *argv[] = { (char *)build_path("wisp"), "--no-api", "--config-file", cfg, NULL };
-
-		ck_assert_int_eq(proc_spawn(&p, argv), 0);
-	}
+	ck_assert_int_eq(wisp_spawn_config(&p, cfg), 0);
 	ck_assert_msg(proc_wait_for(&p, "TICK 1", BOOT_TIMEOUT_MS), "stdout:\n%s\nstderr:\n%s",
 		      p.out.data, p.err.data);
 	fro = proc_fd_flags(p.pid, ro);

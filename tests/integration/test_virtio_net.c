@@ -99,21 +99,6 @@ static void add_taps(int n)
 	}
 }
 
-#define ASSERT_CLEAN(p)                                                                        \
-	ck_assert_msg(!strstr((p)->err.data, "AddressSanitizer") &&                               \
-		      !strstr((p)->err.data, "LeakSanitizer") &&                                  \
-		      !strstr((p)->err.data, "runtime error"),                                    \
-		      "sanitizer report:\n%s", (p)->err.data)
-
-#define ASSERT_PASS(p, name)                                                                   \
-	do {                                                                                   \
-		ck_assert_msg(strstr((p)->out.data, "WTEST " name " PASS") && (p)->status == 0, \
-			      "scenario " name ": status %d\nstdout:\n%s\nstderr:\n%s",          \
-			      (p)->status, (p)->out.data, (p)->err.data);                         \
-		ck_assert_int_eq(count_substr((p)->out.data, "WTEST " name " "), 1);             \
-		ASSERT_CLEAN(p);                                                               \
-	} while (0)
-
 /* Ping ip from the namespace until `want` replies (after the last one the
  * guest resets). */
 static void ping_guest(struct proc *p, const char *ip, int want)

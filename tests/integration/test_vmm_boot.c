@@ -27,27 +27,18 @@ static void boot(struct proc *p, const char *boot_args, const char *machine, con
 		 const char *flag)
 {
 	char *doc = guest_config(boot_args, machine, extra);
-	char *cfg = write_tmp_file("vm.json", doc);
-	char *argv[] = { (char *)build_path("wisp"), "--no-api", "--config-file", cfg,
-			 (char *)flag, NULL };
 
-	ck_assert_msg(proc_run(p, argv, BOOT_TIMEOUT_MS), "wisp did not exit in time\nstdout:\n%s\nstderr:\n%s",
-		      p->out.data, p->err.data);
+	ck_assert_msg(wisp_run_doc(p, "vm.json", doc, flag, BOOT_TIMEOUT_MS),
+		      "wisp did not exit in time\nstdout:\n%s\nstderr:\n%s", p->out.data, p->err.data);
 	free(doc);
-	free(cfg);
 }
-
-#define ASSERT_PASS(p, name)                                                                   \
-	ck_assert_msg(strstr((p)->out.data, "WTEST " name " PASS") && (p)->status == 0,           \
-		      "scenario " name ": status %d\nstdout:\n%s\nstderr:\n%s", (p)->status,     \
-		      (p)->out.data, (p)->err.data)
 
 START_TEST(hello_boots_and_sees_its_command_line)
 {
 	struct proc p;
 
 	boot(&p, "wtest=hello console=ttyS0", NULL, NULL, NULL);
-	ASSERT_PASS(&p, "hello");
+	ASSERT_SCENARIO_PASSED(&p, "hello");
 	ck_assert_int_eq(count_substr(p.out.data, "WTEST hello "), 1);
 	ck_assert_ptr_nonnull(strstr(p.out.data, "cmdline: wtest=hello console=ttyS0"));
 	proc_free(&p);
@@ -57,17 +48,12 @@ END_TEST
 START_TEST(default_command_line_is_firecrackers)
 {
 	struct proc p;
-	char *doc, *cfg;
+	char *doc;
 
 	if (asprintf(&doc, "{\"boot-source\": {\"kernel_image_path\": \"%s\"}}",
 		     build_path("wisp-testguest")) < 0)
 		abort();
-	cfg = write_tmp_file("vm.json", doc);
-	{
-		char *argv[] = { (char *)build_path("wisp"), "--no-api", "--config-file", cfg, NULL };
-
-		ck_assert(proc_run(&p, argv, BOOT_TIMEOUT_MS));
-	}
+	ck_assert(wisp_run_doc(&p, "vm.json", doc, NULL, BOOT_TIMEOUT_MS));
 	/* No wtest= given: the guest reports an unknown scenario, but first
 	 * prints the command line it got. */
 	ck_assert_msg(strstr(p.out.data, "reboot=k panic=1 pci=off nomodule"),
@@ -75,7 +61,6 @@ START_TEST(default_command_line_is_firecrackers)
 	ck_assert_ptr_nonnull(strstr(p.out.data, "FAIL unknown scenario"));
 	ck_assert_int_eq(p.status, 0);
 	free(doc);
-	free(cfg);
 	proc_free(&p);
 }
 END_TEST
@@ -85,7 +70,7 @@ START_TEST(boot_timer_logs_guest_boot_time)
 	struct proc p;
 
 	boot(&p, "wtest=hello", NULL, NULL, "--boot-timer");
-	ASSERT_PASS(&p, "hello");
+	ASSERT_SCENARIO_PASSED(&p, "hello");
 	ck_assert_msg(strstr(p.err.data, "Guest-boot-time = ") && strstr(p.err.data, " CPU us "),
 		      "stderr:\n%s", p.err.data);
 	proc_free(&p);
@@ -97,7 +82,7 @@ START_TEST(no_boot_timer_line_without_the_flag)
 	struct proc p;
 
 	boot(&p, "wtest=hello", NULL, NULL, NULL);
-	ASSERT_PASS(&p, "hello");
+	ASSERT_SCENARIO_PASSED(&p, "hello");
 	ck_assert_ptr_null(strstr(p.err.data, "Guest-boot-time"));
 	proc_free(&p);
 }
@@ -108,7 +93,7 @@ START_TEST(memory_128m)
 	struct proc p;
 
 	boot(&p, "wtest=memory", NULL, NULL, NULL);
-	ASSERT_PASS(&p, "memory");
+	ASSERT_SCENARIO_PASSED(&p, "memory");
 	proc_free(&p);
 }
 END_TEST
@@ -118,7 +103,7 @@ START_TEST(memory_4g_both_sides_of_the_gap)
 	struct proc p;
 
 	boot(&p, "wtest=memory", "{\"vcpu_count\": 1, \"mem_size_mib\": 4096}", NULL, NULL);
-	ASSERT_PASS(&p, "memory");
+	ASSERT_SCENARIO_PASSED(&p, "memory");
 	/* 3 GiB below the gap and 1 GiB above it (e820 from boot_params/PVH). */
 	ck_assert_msg(strstr(p.out.data, "0x100000000"), "no RAM above 4 GiB reported:\n%s",
 		      p.out.data);
@@ -134,7 +119,7 @@ START_TEST(smp_all_vcpus_come_up)
 
 	snprintf(machine, sizeof(machine), "{\"vcpu_count\": %d, \"mem_size_mib\": 128}", n);
 	boot(&p, "wtest=smp", machine, NULL, NULL);
-	ASSERT_PASS(&p, "smp");
+	ASSERT_SCENARIO_PASSED(&p, "smp");
 	for (int cpu = 0; cpu < n; cpu++) {
 		char line[32];
 
@@ -150,32 +135,20 @@ END_TEST
 static char *guest_without_pvh_note(void)
 {
 	static const unsigned char note[] = { 4, 0, 0, 0, 8, 0, 0, 0, 18, 0, 0, 0, 'X', 'e', 'n', 0 };
-	FILE *f = fopen(build_path("wisp-testguest"), "rb");
-	unsigned char *img;
-	long len;
+	size_t len;
+	unsigned char *img = read_whole_file(build_path("wisp-testguest"), &len);
 	char *path;
 	bool patched = false;
 
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	img = malloc((size_t)len);
-	ck_assert_int_eq(fread(img, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	for (long i = 0; i + (long)sizeof(note) <= len; i++) {
+	ck_assert_ptr_nonnull(img);
+	for (size_t i = 0; i + sizeof(note) <= len; i++) {
 		if (!memcmp(img + i, note, sizeof(note))) {
 			img[i + 8] = 0x7f;   /* an unknown note type: no PVH entry */
 			patched = true;
 		}
 	}
 	ck_assert_msg(patched, "PVH note not found in the test guest");
-	if (asprintf(&path, "%s/guest-linux64", tmpdir_make()) < 0)
-		abort();
-	f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fwrite(img, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
+	path = write_tmp_data("guest-linux64", img, len);
 	free(img);
 	return path;
 }
@@ -184,19 +157,14 @@ START_TEST(linux64_entry_boots_the_guest)
 {
 	static const char *const scen[] = { "hello", "memory" };
 	char *guest = guest_without_pvh_note();
-	char *doc, *cfg;
+	char *doc;
 	struct proc p;
 
 	if (asprintf(&doc, "{\"boot-source\": {\"kernel_image_path\": \"%s\", \"boot_args\": "
 		     "\"wtest=%s\"}, \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": %d}}",
 		     guest, scen[_i], _i ? 4096 : 128) < 0)
 		abort();
-	cfg = write_tmp_file("vm.json", doc);
-	{
-		char *argv[] = { (char *)build_path("wisp"), "--no-api", "--config-file", cfg, NULL };
-
-		ck_assert(proc_run(&p, argv, BOOT_TIMEOUT_MS));
-	}
+	ck_assert(wisp_run_doc(&p, "vm.json", doc, NULL, BOOT_TIMEOUT_MS));
 	ck_assert_msg(strstr(p.out.data, "entry=linux64"), "stdout:\n%s\nstderr:\n%s", p.out.data,
 		      p.err.data);
 	ck_assert_msg(strstr(p.out.data, "PASS") && p.status == 0, "stdout:\n%s\nstderr:\n%s",
@@ -205,7 +173,6 @@ START_TEST(linux64_entry_boots_the_guest)
 		ck_assert_msg(strstr(p.out.data, "0x100000000"), "no RAM above 4 GiB:\n%s", p.out.data);
 	free(guest);
 	free(doc);
-	free(cfg);
 	proc_free(&p);
 }
 END_TEST
@@ -215,14 +182,13 @@ START_TEST(irq_serial_rx_and_timer)
 	struct proc p;
 	char *doc = guest_config("wtest=irq", NULL, NULL);
 	char *cfg = write_tmp_file("vm.json", doc);
-	char *argv[] = { (char *)build_path("wisp"), "--no-api", "--config-file", cfg, NULL };
 
-	ck_assert_int_eq(proc_spawn(&p, argv), 0);
+	ck_assert_int_eq(wisp_spawn_config(&p, cfg), 0);
 	ck_assert_msg(proc_wait_for(&p, "WTEST-WAIT-INPUT", BOOT_TIMEOUT_MS), "stdout:\n%s\nstderr:\n%s",
 		      p.out.data, p.err.data);
 	ck_assert_int_eq(proc_send(&p, "Z", 1), 0);
 	ck_assert(proc_finish(&p, BOOT_TIMEOUT_MS));
-	ASSERT_PASS(&p, "irq");
+	ASSERT_SCENARIO_PASSED(&p, "irq");
 	ck_assert_ptr_nonnull(strstr(p.out.data, "0x5a"));
 	free(doc);
 	free(cfg);
@@ -235,7 +201,7 @@ START_TEST(reset_exits_zero)
 	struct proc p;
 
 	boot(&p, "wtest=reset", NULL, NULL, NULL);
-	ASSERT_PASS(&p, "reset");
+	ASSERT_SCENARIO_PASSED(&p, "reset");
 	ck_assert_ptr_nonnull(strstr(p.err.data, "reset"));
 	proc_free(&p);
 }
@@ -258,9 +224,8 @@ START_TEST(sigterm_stops_a_running_guest)
 	struct proc p;
 	char *doc = guest_config("wtest=ticker", NULL, NULL);
 	char *cfg = write_tmp_file("vm.json", doc);
-	char *argv[] = { (char *)build_path("wisp"), "--no-api", "--config-file", cfg, NULL };
 
-	ck_assert_int_eq(proc_spawn(&p, argv), 0);
+	ck_assert_int_eq(wisp_spawn_config(&p, cfg), 0);
 	ck_assert_msg(proc_wait_for(&p, "TICK 3", BOOT_TIMEOUT_MS), "stdout:\n%s\nstderr:\n%s",
 		      p.out.data, p.err.data);
 	proc_signal(&p, SIGTERM);
@@ -301,23 +266,16 @@ START_TEST(bad_config_is_rejected_with_its_field)
 {
 	const struct bad_config *bc = &bad_configs[_i];
 	struct proc p;
-	char *doc, *cfg;
+	char *doc;
 
 	if (asprintf(&doc, bc->doc, build_path("wisp-testguest")) < 0)
 		abort();
-	cfg = write_tmp_file("bad.json", doc);
-	{
-		char *argv[] = { (char *)build_path("wisp"), "--no-api", "--config-file", cfg, NULL };
-
-		ck_assert(proc_run(&p, argv, 20000));
-	}
+	ck_assert(wisp_run_doc(&p, "bad.json", doc, NULL, 20000));
 	ck_assert_msg(p.status == 152, "config %d: status %d, stderr:\n%s", _i, p.status, p.err.data);
 	ck_assert_msg(strstr(p.err.data, bc->message), "config %d: expected '%s' in:\n%s", _i,
 		      bc->message, p.err.data);
-	ck_assert_msg(!strstr(p.err.data, "AddressSanitizer") && !strstr(p.err.data, "runtime error"),
-		      "sanitizer report:\n%s", p.err.data);
+	ASSERT_CLEAN(&p);
 	free(doc);
-	free(cfg);
 	proc_free(&p);
 }
 END_TEST
@@ -325,15 +283,13 @@ END_TEST
 START_TEST(missing_kernel_names_the_path)
 {
 	struct proc p;
-	char *cfg = write_tmp_file("vm.json",
-		"{\"boot-source\": {\"kernel_image_path\": \"/nonexistent/vmlinux\"}}");
-	char *argv[] = { (char *)build_path("wisp"), "--no-api", "--config-file", cfg, NULL };
 
-	ck_assert(proc_run(&p, argv, 20000));
+	ck_assert(wisp_run_doc(&p, "vm.json",
+			       "{\"boot-source\": {\"kernel_image_path\": \"/nonexistent/vmlinux\"}}",
+			       NULL, 20000));
 	ck_assert_int_eq(p.status, 152);
 	ck_assert_msg(strstr(p.err.data, "/nonexistent/vmlinux") &&
 		      strstr(p.err.data, "No such file"), "stderr:\n%s", p.err.data);
-	free(cfg);
 	proc_free(&p);
 }
 END_TEST
@@ -342,22 +298,16 @@ START_TEST(garbage_kernel_is_refused)
 {
 	struct proc p;
 	char *kernel = write_tmp_file("garbage", "this is not a kernel image at all, not ELF nor bzImage\n");
-	char *doc, *cfg;
+	char *doc;
 
 	if (asprintf(&doc, "{\"boot-source\": {\"kernel_image_path\": \"%s\"}}", kernel) < 0)
 		abort();
-	cfg = write_tmp_file("vm.json", doc);
-	{
-		char *argv[] = { (char *)build_path("wisp"), "--no-api", "--config-file", cfg, NULL };
-
-		ck_assert(proc_run(&p, argv, 20000));
-	}
+	ck_assert(wisp_run_doc(&p, "vm.json", doc, NULL, 20000));
 	ck_assert_int_eq(p.status, 152);
 	ck_assert_msg(strstr(p.err.data, kernel) && strstr(p.err.data, "kernel_image_path"),
 		      "stderr:\n%s", p.err.data);
 	free(kernel);
 	free(doc);
-	free(cfg);
 	proc_free(&p);
 }
 END_TEST
@@ -365,13 +315,11 @@ END_TEST
 START_TEST(directory_as_kernel_is_refused)
 {
 	struct proc p;
-	char *cfg = write_tmp_file("vm.json", "{\"boot-source\": {\"kernel_image_path\": \"/tmp\"}}");
-	char *argv[] = { (char *)build_path("wisp"), "--no-api", "--config-file", cfg, NULL };
 
-	ck_assert(proc_run(&p, argv, 20000));
+	ck_assert(wisp_run_doc(&p, "vm.json", "{\"boot-source\": {\"kernel_image_path\": \"/tmp\"}}",
+			       NULL, 20000));
 	ck_assert_int_eq(p.status, 152);
 	ck_assert_msg(strstr(p.err.data, "/tmp is not a regular file"), "stderr:\n%s", p.err.data);
-	free(cfg);
 	proc_free(&p);
 }
 END_TEST
