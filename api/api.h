@@ -205,6 +205,9 @@ struct api_server *api_server_create(const char *sock_path, char *err, size_t er
 /* Called on the api thread before it handles any connection (e.g. to
  * install the api thread's seccomp filter). Set before api_server_run(). */
 void api_server_set_thread_init(struct api_server *s, void (*fn)(void *arg), void *arg);
+/* Largest request body (--http-api-max-payload-size; default API_MAX_BODY,
+ * at most 16 MiB). Set before api_server_run(). Returns 0 or -EINVAL. */
+int api_server_set_max_body(struct api_server *s, size_t max_body);
 /* Start the api thread. Returns 0 or -errno. */
 int api_server_run(struct api_server *s, char *err, size_t errlen);
 /* create + run. */

@@ -11,6 +11,18 @@
 void http_parser_init(struct http_parser *p)
 {
 	memset(p, 0, sizeof(*p));
+	p->max_body = API_MAX_BODY;
+}
+
+void http_parser_set_max_body(struct http_parser *p, size_t max_body)
+{
+	if (max_body >= 1 && max_body <= HTTP_MAX_BODY_LIMIT)
+		p->max_body = max_body;
+}
+
+static size_t buf_cap(const struct http_parser *p)
+{
+	return HTTP_MAX_HEAD + p->max_body;
 }
 
 void http_parser_free(struct http_parser *p)
@@ -21,7 +33,7 @@ void http_parser_free(struct http_parser *p)
 
 size_t http_parser_space(const struct http_parser *p)
 {
-	return p->dead ? 0 : HTTP_BUF_CAP - p->len;
+	return p->dead ? 0 : buf_cap(p) - p->len;
 }
 
 size_t http_parser_feed(struct http_parser *p, const void *data, size_t len)
@@ -35,8 +47,8 @@ size_t http_parser_feed(struct http_parser *p, const void *data, size_t len)
 		size_t cap = p->cap ? p->cap : 1024;
 		while (cap < p->len + len)
 			cap *= 2;
-		if (cap > HTTP_BUF_CAP)
-			cap = HTTP_BUF_CAP;
+		if (cap > buf_cap(p))
+			cap = buf_cap(p);
 		char *nb = realloc(p->buf, cap);
 		if (!nb)
 			return 0;
@@ -222,9 +234,9 @@ static enum http_result parse_head(struct http_parser *p, struct http_error *err
 	}
 	if (!have_cl)
 		p->content_length = 0;
-	if (p->content_length > API_MAX_BODY)
-		return fail(p, err, "Request payload with size %zu is larger than the limit of %d "
-			    "allowed by server.", p->content_length, API_MAX_BODY);
+	if (p->content_length > p->max_body)
+		return fail(p, err, "Request payload with size %zu is larger than the limit of %zu "
+			    "allowed by server.", p->content_length, p->max_body);
 	return HTTP_NEED_MORE;
 }
 

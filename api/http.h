@@ -18,7 +18,7 @@
 #define HTTP_MAX_HEAD    8192   /* request line + headers + blank line */
 #define HTTP_MAX_HEADERS 64
 #define HTTP_MAX_PATH    1024
-#define HTTP_BUF_CAP     (HTTP_MAX_HEAD + API_MAX_BODY)
+#define HTTP_MAX_BODY_LIMIT (16u << 20)  /* largest --http-api-max-payload-size */
 
 struct http_request {
 	char method[16];
@@ -42,6 +42,7 @@ struct http_parser {
 	bool continue_sent;
 	size_t head_len;
 	size_t content_length;
+	size_t max_body;             /* body limit (API_MAX_BODY unless configured) */
 	bool expect_continue;
 	struct http_request cur;     /* fields of the head being completed */
 };
@@ -54,8 +55,11 @@ enum http_result {
 };
 
 void http_parser_init(struct http_parser *p);
+/* Body limit for this parser (1..HTTP_MAX_BODY_LIMIT); before feeding. */
+void http_parser_set_max_body(struct http_parser *p, size_t max_body);
 void http_parser_free(struct http_parser *p);
-/* Bytes the parser accepts now (never more than HTTP_BUF_CAP in total). */
+/* Bytes the parser accepts now (never more than HTTP_MAX_HEAD + max_body
+ * buffered in total). */
 size_t http_parser_space(const struct http_parser *p);
 /* Append up to http_parser_space() bytes; returns the number taken. */
 size_t http_parser_feed(struct http_parser *p, const void *data, size_t len);

@@ -76,6 +76,7 @@ struct api_server {
 	struct queue to_vmm, to_api;
 	uint64_t next_gen;
 	unsigned nconns;
+	size_t max_body;         /* request body limit of every connection */
 	struct conn *conns[API_MAX_CONNS];
 	struct api_stats stats;  /* written by the api thread with atomics */
 };
@@ -356,6 +357,7 @@ static void do_accept(struct api_server *s)
 		c->gen = ++s->next_gen;
 		c->events = EPOLLIN;
 		http_parser_init(&c->parser);
+		http_parser_set_max_body(&c->parser, s->max_body);
 		struct epoll_event e = {.events = EPOLLIN, .data.u64 = slot};
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &e) < 0) {
 			log_warn("api: epoll_ctl: %s", strerror(errno));
@@ -476,6 +478,7 @@ struct api_server *api_server_create(const char *sock_path, char *err, size_t er
 	memcpy(s->path, sock_path, plen + 1);
 	memcpy(addr.sun_path, sock_path, plen + 1);
 	s->listen_fd = s->epfd = s->req_efd = s->resp_efd = s->stop_efd = -1;
+	s->max_body = API_MAX_BODY;
 	pthread_mutex_init(&s->to_vmm.lock, NULL);
 	pthread_mutex_init(&s->to_api.lock, NULL);
 
@@ -513,6 +516,14 @@ fail:
 	snprintf(err, errlen, "%s: %s: %s", sock_path, what, strerror(errno));
 	server_free(s);
 	return NULL;
+}
+
+int api_server_set_max_body(struct api_server *s, size_t max_body)
+{
+	if (max_body < 1 || max_body > HTTP_MAX_BODY_LIMIT || s->running)
+		return -EINVAL;
+	s->max_body = max_body;
+	return 0;
 }
 
 void api_server_set_thread_init(struct api_server *s, void (*fn)(void *arg), void *arg)

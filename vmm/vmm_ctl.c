@@ -208,7 +208,8 @@ int vmm_run(const struct wisp_args *args)
 		}
 		/* The api thread filters itself before it accepts anything. */
 		api_server_set_thread_init(vmm.api, wisp_seccomp_enter_api, NULL);
-		if (evloop_add(vmm.loop, api_server_eventfd(vmm.api), EPOLLIN, on_api, &vmm) < 0 ||
+		if (api_server_set_max_body(vmm.api, args->max_payload) < 0 ||
+		    evloop_add(vmm.loop, api_server_eventfd(vmm.api), EPOLLIN, on_api, &vmm) < 0 ||
 		    api_server_run(vmm.api, err, sizeof(err)) < 0) {
 			log_error("cannot start the API server: %s", err);
 			api_server_stop(vmm.api);

@@ -325,6 +325,30 @@ START_TEST(oversized_and_malformed_requests)
 	/* The server still answers. */
 	CALL(&w, "GET", "/", NULL, 200);
 	wisp_stop(&w);
+
+	/* --http-api-max-payload-size moves the limit, both ways. */
+	{
+		static const char *const small[] = { "--http-api-max-payload-size", "64", NULL };
+		static const char *const big[] = { "--http-api-max-payload-size", "70000", NULL };
+
+		wisp_start(&w, "api2.sock", small);
+		FAULT(&w, "PUT", "/machine-config",
+		      "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"smt\": false, \"track_dirty_pages\": false}",
+		      "is larger than the limit of 64 allowed by server.");
+		CALL(&w, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 128}", 204);
+		wisp_stop(&w);
+
+		req = malloc(n + 256);
+		wisp_start(&w, "api3.sock", big);
+		hl = sprintf(req, "PUT /machine-config HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n"
+			     "{\"vcpu_count\": 1, \"mem_size_mib\": 128}", n);
+		memset(req + hl, ' ', n - 38);
+		resp = api_raw(w.sock, req, (size_t)hl + n - 38, 10000);
+		ck_assert_msg(api_raw_status(resp) == 204, "%s", resp);
+		free(resp);
+		free(req);
+		wisp_stop(&w);
+	}
 }
 END_TEST
 

@@ -196,6 +196,44 @@ START_TEST(expect_continue)
 }
 END_TEST
 
+/* --http-api-max-payload-size: the limit is per parser. */
+START_TEST(configured_body_limit)
+{
+	static const char small[] = "PUT /x HTTP/1.1\r\nContent-Length: 101\r\n\r\n";
+	static const char fits[] = "PUT /x HTTP/1.1\r\nContent-Length: 100\r\n\r\n";
+	struct http_parser p;
+	struct http_request req;
+	struct http_error err;
+	char body[100];
+
+	http_parser_init(&p);
+	http_parser_set_max_body(&p, 100);
+	ck_assert_uint_eq(http_parser_space(&p), HTTP_MAX_HEAD + 100);
+	http_parser_feed(&p, small, sizeof(small) - 1);
+	ck_assert_int_eq(http_parser_next(&p, &req, &err), HTTP_ERROR);
+	ck_assert_str_eq(err.message, "Request payload with size 101 is larger than the limit of 100 "
+				      "allowed by server.");
+	http_parser_free(&p);
+
+	http_parser_init(&p);
+	http_parser_set_max_body(&p, 100);
+	memset(body, 'b', sizeof(body));
+	http_parser_feed(&p, fits, sizeof(fits) - 1);
+	http_parser_feed(&p, body, sizeof(body));
+	ck_assert_int_eq(http_parser_next(&p, &req, &err), HTTP_REQUEST);
+	ck_assert_uint_eq(req.body_len, 100);
+	http_request_free(&req);
+	http_parser_free(&p);
+
+	/* out-of-range limits are ignored: the default stays */
+	http_parser_init(&p);
+	http_parser_set_max_body(&p, 0);
+	http_parser_set_max_body(&p, HTTP_MAX_BODY_LIMIT + 1);
+	ck_assert_uint_eq(p.max_body, API_MAX_BODY);
+	http_parser_free(&p);
+}
+END_TEST
+
 START_TEST(oversize)
 {
 	EXPECT_ERROR("PUT /drives/a HTTP/1.1\r\nContent-Length: 51201\r\n\r\n",
@@ -283,10 +321,10 @@ START_TEST(feed_limits)
 {
 	struct http_parser p;
 	http_parser_init(&p);
-	ck_assert_uint_eq(http_parser_space(&p), HTTP_BUF_CAP);
-	char *junk = calloc(1, HTTP_BUF_CAP + 10);
-	memset(junk, 'a', HTTP_BUF_CAP + 10);
-	ck_assert_uint_eq(http_parser_feed(&p, junk, HTTP_BUF_CAP + 10), HTTP_BUF_CAP);
+	ck_assert_uint_eq(http_parser_space(&p), (HTTP_MAX_HEAD + API_MAX_BODY));
+	char *junk = calloc(1, (HTTP_MAX_HEAD + API_MAX_BODY) + 10);
+	memset(junk, 'a', (HTTP_MAX_HEAD + API_MAX_BODY) + 10);
+	ck_assert_uint_eq(http_parser_feed(&p, junk, (HTTP_MAX_HEAD + API_MAX_BODY) + 10), (HTTP_MAX_HEAD + API_MAX_BODY));
 	ck_assert_uint_eq(http_parser_space(&p), 0);
 	struct http_request req;
 	struct http_error err;
@@ -317,6 +355,7 @@ int main(void)
 	Suite *s = suite_create("api_http");
 	TCase *tc = tcase_create("parser");
 	tcase_add_test(tc, simple_get);
+	tcase_add_test(tc, configured_body_limit);
 	tcase_add_test(tc, put_with_body);
 	tcase_add_test(tc, split_everywhere);
 	tcase_add_test(tc, pipelining);
