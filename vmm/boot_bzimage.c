@@ -18,30 +18,6 @@
 #define BZ_ERR(...) BOOT_ERR(err, errlen, "kernel bzImage: " __VA_ARGS__)
 #define BZ_ENTRY64_OFFSET 0x200
 
-static uint16_t rd16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /* Does [addr, addr + size) lie in guest RAM (and not wrap)? */
 static bool fits(const struct guest_mem *mem, uint64_t addr, uint64_t size)
 {

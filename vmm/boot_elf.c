@@ -29,22 +29,6 @@ static bool in_loaded_segment(const Elf64_Phdr *ph, unsigned n, uint64_t addr)
 	return false;
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 static uint64_t align4(uint64_t v)
 {
 	return (v + 3) & ~3ULL;
