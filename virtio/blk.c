@@ -56,33 +56,16 @@ struct virtio_blk {
 /* Request parser (pure)                                                */
 /* ------------------------------------------------------------------ */
 
-/* Take `len` bytes from the chain's readable (or writable) part starting
- * `off` bytes in, as iovecs. */
-static int collect(const struct virtq_chain *c, bool writable, uint64_t off, uint64_t len,
-		   struct virtio_blk_req *req)
+/* One piece of the request's data as the next iovec (virtq_chain_walk). */
+static int add_iov(uint8_t *hva, uint64_t n, void *opaque)
 {
-	unsigned first = writable ? c->nr_readable : 0;
-	unsigned last = writable ? c->nr : c->nr_readable;
+	struct virtio_blk_req *req = opaque;
 
-	for (unsigned i = first; i < last && len; i++) {
-		const struct virtq_seg *s = &c->segs[i];
-		uint64_t n;
-
-		if (off >= s->len) {
-			off -= s->len;
-			continue;
-		}
-		n = s->len - off;
-		if (n > len)
-			n = len;
-		if (req->niov >= VIRTIO_BLK_SEG_MAX)
-			return -E2BIG;
-		req->iov[req->niov++] = (struct iovec){ .iov_base = s->hva + off, .iov_len = n };
-		req->data_len += n;
-		len -= n;
-		off = 0;
-	}
-	return len ? -EFAULT : 0;
+	if (req->niov >= VIRTIO_BLK_SEG_MAX)
+		return -E2BIG;
+	req->iov[req->niov++] = (struct iovec){ .iov_base = hva, .iov_len = n };
+	req->data_len += n;
+	return 0;
 }
 
 int virtio_blk_parse(const struct virtq_chain *c, struct virtio_blk_req *req, char *err,
@@ -153,7 +136,7 @@ int virtio_blk_parse(const struct virtq_chain *c, struct virtio_blk_req *req, ch
 			 (unsigned long long)want);
 		return -EINVAL;
 	}
-	r = collect(c, w, w ? 0 : sizeof(hdr), want, req);
+	r = virtq_chain_walk(c, w, w ? 0 : sizeof(hdr), want, add_iov, req);
 	if (r < 0) {
 		snprintf(err, errlen, "request has more than %u data segments",
 			 VIRTIO_BLK_SEG_MAX);

@@ -289,15 +289,16 @@ bool virtq_enable_notify(struct virtq *q)
 	return load16(q->avail_hva + 2) != q->last_avail_idx;
 }
 
-int virtq_chain_read(const struct virtq_chain *c, uint64_t off, void *dst, uint64_t len)
+int virtq_chain_walk(const struct virtq_chain *c, bool writable, uint64_t off, uint64_t len,
+		     virtq_piece_fn fn, void *opaque)
 {
-	uint8_t *out = dst;
+	unsigned first = writable ? c->nr_readable : 0;
+	unsigned last = writable ? c->nr : c->nr_readable;
 
-	if (len > c->readable_len || off > c->readable_len - len)
-		return -EFAULT;
-	for (unsigned i = 0; i < c->nr_readable && len; i++) {
+	for (unsigned i = first; i < last && len; i++) {
 		const struct virtq_seg *s = &c->segs[i];
 		uint64_t n;
+		int r;
 
 		if (off >= s->len) {
 			off -= s->len;
@@ -306,12 +307,40 @@ int virtq_chain_read(const struct virtq_chain *c, uint64_t off, void *dst, uint6
 		n = s->len - off;
 		if (n > len)
 			n = len;
-		memcpy(out, s->hva + off, n);
-		out += n;
+		r = fn(s->hva + off, n, opaque);
+		if (r)
+			return r;
 		len -= n;
 		off = 0;
 	}
+	return len ? -EFAULT : 0;
+}
+
+static int copy_out(uint8_t *hva, uint64_t n, void *opaque)
+{
+	uint8_t **out = opaque;
+
+	memcpy(*out, hva, n);
+	*out += n;
 	return 0;
+}
+
+static int copy_in(uint8_t *hva, uint64_t n, void *opaque)
+{
+	const uint8_t **in = opaque;
+
+	memcpy(hva, *in, n);
+	*in += n;
+	return 0;
+}
+
+int virtq_chain_read(const struct virtq_chain *c, uint64_t off, void *dst, uint64_t len)
+{
+	uint8_t *out = dst;
+
+	if (len > c->readable_len || off > c->readable_len - len)
+		return -EFAULT;
+	return virtq_chain_walk(c, false, off, len, copy_out, &out);
 }
 
 int virtq_chain_write(const struct virtq_chain *c, uint64_t off, const void *src, uint64_t len)
@@ -320,23 +349,7 @@ int virtq_chain_write(const struct virtq_chain *c, uint64_t off, const void *src
 
 	if (len > c->writable_len || off > c->writable_len - len)
 		return -EFAULT;
-	for (unsigned i = c->nr_readable; i < c->nr && len; i++) {
-		const struct virtq_seg *s = &c->segs[i];
-		uint64_t n;
-
-		if (off >= s->len) {
-			off -= s->len;
-			continue;
-		}
-		n = s->len - off;
-		if (n > len)
-			n = len;
-		memcpy(s->hva + off, in, n);
-		in += n;
-		len -= n;
-		off = 0;
-	}
-	return 0;
+	return virtq_chain_walk(c, true, off, len, copy_in, &in);
 }
 
 static const struct {

@@ -167,6 +167,13 @@ static inline bool virtq_need_event(uint16_t event, uint16_t new_idx, uint16_t o
  * short (nothing is written then). */
 int virtq_chain_read(const struct virtq_chain *c, uint64_t off, void *dst, uint64_t len);
 int virtq_chain_write(const struct virtq_chain *c, uint64_t off, const void *src, uint64_t len);
+/* Visit bytes [off, off + len) of the chain's readable (writable=false) or
+ * writable part in order, one contiguous piece per call of fn(hva, n,
+ * opaque). Stops at the first non-zero return of fn and returns it; -EFAULT
+ * if the part ends before off + len (after visiting what it has); else 0. */
+typedef int (*virtq_piece_fn)(uint8_t *hva, uint64_t n, void *opaque);
+int virtq_chain_walk(const struct virtq_chain *c, bool writable, uint64_t off, uint64_t len,
+		     virtq_piece_fn fn, void *opaque);
 
 /* ------------------------------------------------------------------ */
 /* virtio-mmio transport (mmio.c: pure; mmio_bus.c: VMM wiring)         */
