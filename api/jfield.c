@@ -83,14 +83,20 @@ json_t *jget(const json_t *obj, const char *key)
 	return json_is_null(v) ? NULL : v;
 }
 
-static int jpresent(const struct jerr *e, const char *prefix, const json_t *obj,
-		    const char *key, bool required, json_t **v, bool *present)
+/* The value of key in *v (NULL if absent or null): "missing required
+ * field" if required and absent; a present value must be of type `want`
+ * (in jtype_name's words: "a string", "a boolean", "an integer"). */
+static int jpresent_as(const struct jerr *e, const char *prefix, const json_t *obj,
+		       const char *key, bool required, const char *want, json_t **v,
+		       bool *present)
 {
 	*v = jget(obj, key);
 	if (present)
 		*present = *v != NULL;
 	if (!*v && required)
 		return jfail(e, prefix, key, "missing required field");
+	if (*v && strcmp(jtype_name(*v), want) != 0)
+		return jfail(e, prefix, key, "expected %s, got %s", want, jtype_name(*v));
 	return 0;
 }
 
@@ -98,11 +104,9 @@ int jstring(const struct jerr *e, const char *prefix, const json_t *obj, const c
 	    bool required, char *dst, size_t size, bool *present)
 {
 	json_t *v;
-	int rc = jpresent(e, prefix, obj, key, required, &v, present);
+	int rc = jpresent_as(e, prefix, obj, key, required, "a string", &v, present);
 	if (rc || !v)
 		return rc;
-	if (!json_is_string(v))
-		return jfail(e, prefix, key, "expected a string, got %s", jtype_name(v));
 	size_t len = json_string_length(v);
 	const char *s = json_string_value(v);
 	if (len >= size)
@@ -118,11 +122,9 @@ int jbool(const struct jerr *e, const char *prefix, const json_t *obj, const cha
 	  bool required, bool *dst, bool *present)
 {
 	json_t *v;
-	int rc = jpresent(e, prefix, obj, key, required, &v, present);
+	int rc = jpresent_as(e, prefix, obj, key, required, "a boolean", &v, present);
 	if (rc || !v)
 		return rc;
-	if (!json_is_boolean(v))
-		return jfail(e, prefix, key, "expected a boolean, got %s", jtype_name(v));
 	*dst = json_is_true(v);
 	return 0;
 }
@@ -131,11 +133,9 @@ int juint(const struct jerr *e, const char *prefix, const json_t *obj, const cha
 	  bool required, uint64_t min, uint64_t max, uint64_t *dst, bool *present)
 {
 	json_t *v;
-	int rc = jpresent(e, prefix, obj, key, required, &v, present);
+	int rc = jpresent_as(e, prefix, obj, key, required, "an integer", &v, present);
 	if (rc || !v)
 		return rc;
-	if (!json_is_integer(v))
-		return jfail(e, prefix, key, "expected an integer, got %s", jtype_name(v));
 	json_int_t i = json_integer_value(v);
 	if (i < 0 || (uint64_t)i < min || (uint64_t)i > max)
 		return jfail(e, prefix, key, "out of range: %lld (must be in [%llu, %llu])",
@@ -148,11 +148,9 @@ int jenum(const struct jerr *e, const char *prefix, const json_t *obj, const cha
 	  bool required, const char *const *names, bool nocase, int *dst, bool *present)
 {
 	json_t *v;
-	int rc = jpresent(e, prefix, obj, key, required, &v, present);
+	int rc = jpresent_as(e, prefix, obj, key, required, "a string", &v, present);
 	if (rc || !v)
 		return rc;
-	if (!json_is_string(v))
-		return jfail(e, prefix, key, "expected a string, got %s", jtype_name(v));
 	const char *s = json_string_value(v);
 	for (int i = 0; names[i]; i++) {
 		if (nocase ? strcasecmp(s, names[i]) == 0 : strcmp(s, names[i]) == 0) {
