@@ -86,19 +86,24 @@ static void stat_inc(uint64_t *counter)
 	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
 
-/* Count one answered request by its kind (API_REQ__COUNT: no route). */
-static void stat_request(struct api_server *s, enum api_request_kind kind, const char *path,
-			 int status)
+/* Requests are counted when they arrive (as Firecracker counts them while
+ * parsing), so a request the VMM acts on is in the next metrics line even
+ * if the VMM exits before its answer is written; failures are counted when
+ * the answer is known. API_REQ__COUNT: no route. */
+static void stat_received(struct api_server *s, enum api_request_kind kind, const char *path)
 {
-	if ((unsigned)kind < API_REQ__COUNT) {
+	if ((unsigned)kind < API_REQ__COUNT)
 		stat_inc(&s->stats.count[kind]);
-		if (status != 200 && status != 204)
-			stat_inc(&s->stats.fails[kind]);
-	} else if (path && api_path_unsupported(path)) {
+	else if (path && api_path_unsupported(path))
 		stat_inc(&s->stats.unsupported);
-	} else {
+	else
 		stat_inc(&s->stats.bad_requests);
-	}
+}
+
+static void stat_answered(struct api_server *s, enum api_request_kind kind, int status)
+{
+	if ((unsigned)kind < API_REQ__COUNT && status != 200 && status != 204)
+		stat_inc(&s->stats.fails[kind]);
 }
 
 static void q_push(struct queue *q, struct qitem *it)
@@ -258,8 +263,9 @@ static bool conn_next_request(struct api_server *s, unsigned slot)
 	it->gen = c->gen;
 	it->keep_alive = hr.keep_alive;
 	int to_vmm = api_route(hr.method, hr.path, hr.body, hr.body_len, &it->req, &it->resp);
+	stat_received(s, it->req.kind, hr.path);
 	if (!to_vmm)
-		stat_request(s, it->req.kind, hr.path, it->resp.status);
+		stat_answered(s, it->req.kind, it->resp.status);
 	http_request_free(&hr);
 	if (to_vmm) {
 		c->busy = true;
@@ -378,7 +384,7 @@ static void deliver_responses(struct api_server *s)
 	while (it) {
 		struct qitem *next = it->next;
 		struct conn *c = it->slot < API_MAX_CONNS ? s->conns[it->slot] : NULL;
-		stat_request(s, it->req.kind, NULL, it->resp.status);
+		stat_answered(s, it->req.kind, it->resp.status);
 		if (c && c->gen == it->gen) {
 			c->busy = false;
 			conn_respond(c, &it->resp, it->keep_alive);
