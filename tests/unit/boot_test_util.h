@@ -80,6 +80,25 @@ static inline void tlog_start(void)
 	ck_assert_int_eq(log_set_path(tlog_path), 0);
 }
 
+typedef int (*kernel_loader)(const struct guest_mem *, const uint8_t *, size_t,
+			     struct kernel_info *, char *, size_t);
+
+/* Run a loader on a copy of image[0..len) in an exactly-sized heap buffer,
+ * so that ASan catches any read past the end. */
+static inline int load_exact(kernel_loader fn, const struct guest_mem *mem, const uint8_t *image,
+			     size_t len, struct kernel_info *ki, char *err, size_t errlen)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	int ret;
+
+	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, image, len);
+	err[0] = '\0';
+	ret = fn(mem, copy, len, ki, err, errlen);
+	free(copy);
+	return ret;
+}
+
 /* Everything logged since tlog_start (static buffer). */
 static inline const char *tlog_read(void)
 {
