@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * snap_internal.h — helpers shared by the files of snapshot/ (not part of
+ * the public interface; other subsystems include only snapshot.h).
+ */
+#ifndef WISP_SNAP_INTERNAL_H
+#define WISP_SNAP_INTERNAL_H
+
+#include <stdint.h>
+#include <string.h>
+
+/* Little-endian loads and stores at any alignment. wisp is x86_64 only, so
+ * these are plain copies; they exist to say what the bytes are. */
+static inline uint16_t snap_le16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint32_t snap_le32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint64_t snap_le64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void snap_put16(uint8_t *p, uint16_t v) { memcpy(p, &v, sizeof(v)); }
+static inline void snap_put32(uint8_t *p, uint32_t v) { memcpy(p, &v, sizeof(v)); }
+static inline void snap_put64(uint8_t *p, uint64_t v) { memcpy(p, &v, sizeof(v)); }
+
+/* Bytes of zero padding after a payload of len bytes (to a multiple of 8). */
+static inline uint64_t snap_pad8(uint64_t len)
+{
+	return (8 - (len & 7)) & 7;
+}
+
+/* Header field offsets. */
+#define SNAP_OFF_MAGIC     0
+#define SNAP_OFF_MAJOR     8
+#define SNAP_OFF_MINOR     10
+#define SNAP_OFF_FLAGS     12
+#define SNAP_OFF_NR        16
+#define SNAP_OFF_RESERVED  20
+#define SNAP_OFF_TOTAL     24
+#define SNAP_CRC_LEN       8
+
+/* snprintf into err (if err and errlen are set); always NUL-terminated. */
+void snap_errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif /* WISP_SNAP_INTERNAL_H */
