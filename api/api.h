@@ -83,6 +83,8 @@ enum api_request_kind {
 	API_REQ_PATCH_VM,             /* PATCH /vm                  u.vm_state */
 	API_REQ_PUT_LOGGER,           /* PUT /logger                u.logger */
 	API_REQ_PUT_METRICS,          /* PUT /metrics               u.metrics */
+	API_REQ_SNAPSHOT_CREATE,      /* PUT /snapshot/create       u.snap_create */
+	API_REQ_SNAPSHOT_LOAD,        /* PUT /snapshot/load         u.snap_load */
 	API_REQ_GET_VERSION,          /* GET /version: answered by the api thread,
 	                               * never sent to the VMM (counted in stats) */
 	API_REQ__COUNT
@@ -139,6 +141,36 @@ struct api_logger {
 	struct logger_config cfg;    /* set = true; absent fields hold defaults */
 };
 
+/* PUT /snapshot/create. The parser accepts both types; the VMM refuses
+ * Diff until diff snapshots exist. */
+enum api_snapshot_type { API_SNAPSHOT_FULL, API_SNAPSHOT_DIFF };
+
+struct api_snapshot_create {
+	enum api_snapshot_type type;          /* snapshot_type, default Full */
+	char snapshot_path[VM_PATH_MAX];
+	char mem_file_path[VM_PATH_MAX];
+};
+
+/* PUT /snapshot/load. The parser accepts both backends; the VMM refuses
+ * Uffd until the Uffd backend exists. The deprecated mem_file_path is
+ * turned into backend File with that path (both given: refused). */
+enum api_mem_backend { API_MEM_BACKEND_FILE, API_MEM_BACKEND_UFFD };
+
+struct api_net_override {
+	char iface_id[VM_ID_MAX + 1];
+	char host_dev_name[16];
+};
+
+struct api_snapshot_load {
+	char snapshot_path[VM_PATH_MAX];
+	enum api_mem_backend backend;         /* mem_backend.backend_type */
+	char backend_path[VM_PATH_MAX];       /* mem_backend.backend_path */
+	bool track_dirty_pages;               /* or its alias enable_diff_snapshots */
+	bool resume_vm;
+	unsigned nr_net_overrides;
+	struct api_net_override net_overrides[VM_MAX_NETS];
+};
+
 struct api_request {
 	enum api_request_kind kind;
 	union {
@@ -153,6 +185,8 @@ struct api_request {
 		enum api_vm_state vm_state;
 		struct api_logger logger;
 		struct metrics_config metrics;
+		struct api_snapshot_create snap_create;
+		struct api_snapshot_load snap_load;
 	} u;
 };
 

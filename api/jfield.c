@@ -59,6 +59,33 @@ static bool in_list(const char *const *list, const char *key)
 	return false;
 }
 
+/* serde's list of what was expected: "`a`", "`a` or `b`", "one of `a`, `b`,
+ * `c`", "there are no fields"; the names of `a` then those of `b`. */
+static void serde_expected(char *buf, size_t size, const char *const *a, const char *const *b)
+{
+	size_t total = 0, n = 0, i = 0;
+	for (const char *const *l = a; l && *l; l++)
+		total++;
+	for (const char *const *l = b; l && *l; l++)
+		total++;
+	if (total == 0) {
+		snprintf(buf, size, "there are no fields");
+		return;
+	}
+	buf[0] = '\0';
+	if (total > 2)
+		n = (size_t)snprintf(buf, size, "one of ");
+	for (int pass = 0; pass < 2; pass++) {
+		for (const char *const *l = pass ? b : a; l && *l && n < size; l++, i++) {
+			const char *sep = i == 0 ? "" : total == 2 ? " or " : ", ";
+			int w = snprintf(buf + n, size - n, "%s`%s`", sep, *l);
+			if (w < 0)
+				return;
+			n += (size_t)w;
+		}
+	}
+}
+
 int jcheck_keys(const struct jerr *e, const char *prefix, const json_t *obj,
 		const char *const *known, const char *const *unsupported)
 {
@@ -72,7 +99,9 @@ int jcheck_keys(const struct jerr *e, const char *prefix, const json_t *obj,
 				continue;
 			return jfail(e, prefix, key, "is not supported by wisp");
 		}
-		return jfail(e, prefix, key, "unknown field");
+		char expected[512];
+		serde_expected(expected, sizeof(expected), known, unsupported);
+		return jfail(e, prefix, key, "unknown field `%.64s`, expected %s", key, expected);
 	}
 	return 0;
 }
@@ -94,7 +123,7 @@ static int jpresent_as(const struct jerr *e, const char *prefix, const json_t *o
 	if (present)
 		*present = *v != NULL;
 	if (!*v && required)
-		return jfail(e, prefix, key, "missing required field");
+		return jfail(e, prefix, key, "missing required field (missing field `%s`)", key);
 	if (*v && strcmp(jtype_name(*v), want) != 0)
 		return jfail(e, prefix, key, "expected %s, got %s", want, jtype_name(*v));
 	return 0;
@@ -129,6 +158,12 @@ int jbool(const struct jerr *e, const char *prefix, const json_t *obj, const cha
 	return 0;
 }
 
+int jarray(const struct jerr *e, const char *prefix, const json_t *obj, const char *key,
+	   bool required, json_t **dst, bool *present)
+{
+	return jpresent_as(e, prefix, obj, key, required, "an array", dst, present);
+}
+
 int juint(const struct jerr *e, const char *prefix, const json_t *obj, const char *key,
 	  bool required, uint64_t min, uint64_t max, uint64_t *dst, bool *present)
 {
@@ -158,15 +193,10 @@ int jenum(const struct jerr *e, const char *prefix, const json_t *obj, const cha
 			return 0;
 		}
 	}
-	char allowed[256] = "";
-	size_t n = 0;
-	for (int i = 0; names[i] && n < sizeof(allowed); i++) {
-		int w = snprintf(allowed + n, sizeof(allowed) - n, "%s\"%s\"", i ? ", " : "", names[i]);
-		if (w < 0)
-			break;
-		n += (size_t)w;
-	}
-	return jfail(e, prefix, key, "invalid value \"%.64s\" (expected one of %s)", s, allowed);
+	char expected[256];
+	serde_expected(expected, sizeof(expected), names, NULL);
+	return jfail(e, prefix, key, "invalid value \"%.64s\" (unknown variant `%.64s`, expected %s)",
+		     s, s, expected);
 }
 
 json_t *jload_object(const struct jerr *e, const char *what, const char *text, size_t len)

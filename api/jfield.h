@@ -5,6 +5,10 @@
  * Every error message names the field by its path: "<prefix>.<key>: <problem>"
  * (or "<key>: <problem>" when the prefix is empty). Optional fields given as
  * JSON null are treated as absent, as Firecracker's serde Option<T> does.
+ * Where Firecracker (serde) has its own words for an error, the message
+ * contains them, since clients match substrings of Firecracker's messages:
+ * "missing field `x`", "unknown field `x`, expected one of `a`, `b`",
+ * "unknown variant `x`, expected `A` or `B`".
  */
 #ifndef WISP_API_JFIELD_H
 #define WISP_API_JFIELD_H
@@ -27,9 +31,10 @@ int jfail(const struct jerr *e, const char *prefix, const char *key, const char 
 /* The object at `v` must be a JSON object; names the path otherwise. */
 int jexpect_object(const struct jerr *e, const char *prefix, const json_t *v);
 
-/* Reject keys not in `known` (NULL-terminated). Keys in `unsupported`
- * (NULL-terminated, may be NULL) are refused as "not supported by wisp"
- * unless their value is null. */
+/* Reject keys not in `known` (NULL-terminated) with "<key>: unknown field
+ * `<key>`, expected ..." (known then unsupported names, as serde lists a
+ * struct's fields). Keys in `unsupported` (NULL-terminated, may be NULL) are
+ * refused as "not supported by wisp" unless their value is null. */
 int jcheck_keys(const struct jerr *e, const char *prefix, const json_t *obj,
 		const char *const *known, const char *const *unsupported);
 
@@ -37,16 +42,21 @@ int jcheck_keys(const struct jerr *e, const char *prefix, const json_t *obj,
 json_t *jget(const json_t *obj, const char *key);
 
 /* Each returns 0 and sets *present (when non-NULL) on success; a missing
- * required field is an error. Strings must fit in `size` bytes with NUL. */
+ * required field is an error ("missing required field (missing field
+ * `<key>`)"). Strings must fit in `size` bytes with NUL. */
 int jstring(const struct jerr *e, const char *prefix, const json_t *obj, const char *key,
 	    bool required, char *dst, size_t size, bool *present);
 int jbool(const struct jerr *e, const char *prefix, const json_t *obj, const char *key,
 	  bool required, bool *dst, bool *present);
+/* An array (borrowed reference in *dst; NULL when absent or null). */
+int jarray(const struct jerr *e, const char *prefix, const json_t *obj, const char *key,
+	   bool required, json_t **dst, bool *present);
 /* Integer in [min, max]. */
 int juint(const struct jerr *e, const char *prefix, const json_t *obj, const char *key,
 	  bool required, uint64_t min, uint64_t max, uint64_t *dst, bool *present);
 /* String that must be one of names[] (NULL-terminated); *dst = index.
- * Comparison is case-sensitive unless nocase. */
+ * Comparison is case-sensitive unless nocase. Refused with 'invalid value
+ * "<v>" (unknown variant `<v>`, expected ...)'. */
 int jenum(const struct jerr *e, const char *prefix, const json_t *obj, const char *key,
 	  bool required, const char *const *names, bool nocase, int *dst, bool *present);
 

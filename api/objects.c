@@ -642,3 +642,186 @@ int obj_vm_state(const struct jerr *e, const char *prefix, const json_t *o,
 		*out = (enum api_vm_state)s;
 	return rc;
 }
+
+/* ---------------- snapshots ---------------- */
+
+/* A path: a string that must not be empty when given. */
+static int path_field(const struct jerr *e, const char *prefix, const json_t *o, const char *key,
+		      bool required, char *dst, size_t size, bool *present)
+{
+	bool p;
+	int rc = jstring(e, prefix, o, key, required, dst, size, &p);
+	if (!rc && p && !dst[0])
+		rc = jfail(e, prefix, key, "must not be empty");
+	if (present)
+		*present = p;
+	return rc;
+}
+
+int obj_snapshot_create(const struct jerr *e, const char *prefix, const json_t *o,
+			struct api_snapshot_create *out)
+{
+	static const char *const keys[] = {"snapshot_type", "snapshot_path", "mem_file_path",
+					   NULL};
+	/* Firecracker's order, so that "unknown variant" lists them as it does. */
+	static const char *const types[] = {"Diff", "Full", NULL};
+	struct api_snapshot_create *c = calloc(1, sizeof(*c));
+	if (!c)
+		return jfail(e, prefix, NULL, "out of memory");
+	int type = 1;
+	int rc = jexpect_object(e, prefix, o);
+	if (!rc)
+		rc = jcheck_keys(e, prefix, o, keys, NULL);
+	if (!rc)
+		rc = jenum(e, prefix, o, "snapshot_type", false, types, false, &type, NULL);
+	if (!rc)
+		rc = path_field(e, prefix, o, "snapshot_path", true, c->snapshot_path,
+				sizeof(c->snapshot_path), NULL);
+	if (!rc)
+		rc = path_field(e, prefix, o, "mem_file_path", true, c->mem_file_path,
+				sizeof(c->mem_file_path), NULL);
+	if (!rc) {
+		c->type = type == 0 ? API_SNAPSHOT_DIFF : API_SNAPSHOT_FULL;
+		*out = *c;
+	}
+	free(c);
+	return rc;
+}
+
+/* snapshot/load.mem_backend: {"backend_type": "File"|"Uffd", "backend_path": ...}. */
+static int mem_backend(const struct jerr *e, const char *prefix, const json_t *o,
+		       struct api_snapshot_load *l)
+{
+	static const char *const keys[] = {"backend_path", "backend_type", NULL};
+	static const char *const types[] = {"File", "Uffd", NULL};   /* = enum api_mem_backend */
+	int type = 0;
+	int rc = jexpect_object(e, prefix, o);
+	if (!rc)
+		rc = jcheck_keys(e, prefix, o, keys, NULL);
+	if (!rc)
+		rc = jenum(e, prefix, o, "backend_type", true, types, false, &type, NULL);
+	if (!rc)
+		rc = path_field(e, prefix, o, "backend_path", true, l->backend_path,
+				sizeof(l->backend_path), NULL);
+	if (!rc)
+		l->backend = (enum api_mem_backend)type;
+	return rc;
+}
+
+/* snapshot/load.network_overrides: [{"iface_id", "host_dev_name"}], at most
+ * one per interface the VM can have, each interface once. */
+static int net_overrides(const struct jerr *e, const char *prefix, const json_t *arr,
+			 struct api_snapshot_load *l)
+{
+	static const char *const keys[] = {"iface_id", "host_dev_name", NULL};
+	size_t n = json_array_size(arr);
+	if (n > VM_MAX_NETS)
+		return jfail(e, prefix, "network_overrides",
+			     "too many overrides (%zu, at most %d: one per network interface)", n,
+			     VM_MAX_NETS);
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v) {
+		char item[64];
+		snprintf(item, sizeof(item), "%s.network_overrides[%zu]", prefix, i);
+		struct api_net_override *ov = &l->net_overrides[i];
+		int rc = jexpect_object(e, item, v);
+		if (!rc)
+			rc = jcheck_keys(e, item, v, keys, NULL);
+		if (!rc)
+			rc = jstring(e, item, v, "iface_id", true, ov->iface_id, sizeof(ov->iface_id),
+				     NULL);
+		if (!rc)
+			rc = obj_check_id(e, item, "iface_id", ov->iface_id);
+		if (!rc)
+			rc = path_field(e, item, v, "host_dev_name", true, ov->host_dev_name,
+					sizeof(ov->host_dev_name), NULL);
+		if (!rc && strchr(ov->host_dev_name, '/'))
+			rc = jfail(e, item, "host_dev_name", "must not contain '/'");
+		for (size_t k = 0; !rc && k < i; k++)
+			if (strcmp(l->net_overrides[k].iface_id, ov->iface_id) == 0)
+				rc = jfail(e, item, "iface_id",
+					   "duplicate interface id \"%s\" (also in network_overrides[%zu])",
+					   ov->iface_id, k);
+		if (rc)
+			return rc;
+	}
+	l->nr_net_overrides = (unsigned)n;
+	return 0;
+}
+
+int obj_snapshot_load(const struct jerr *e, const char *prefix, const json_t *o,
+		      struct api_snapshot_load *out)
+{
+	/* Firecracker's LoadSnapshotConfig, in its order. */
+	static const char *const keys[] = {"snapshot_path", "mem_file_path", "mem_backend",
+					   "enable_diff_snapshots", "track_dirty_pages",
+					   "resume_vm", "network_overrides", "vsock_override",
+					   "clock_realtime", "huge_pages", NULL};
+	static const char *const huge_pages[] = {"Snapshot", "None", "Transparent", "2M", NULL};
+	struct api_snapshot_load *l = calloc(1, sizeof(*l));
+	if (!l)
+		return jfail(e, prefix, NULL, "out of memory");
+	char sub[64];
+	bool has_file = false, diff = false, track = false, clock_realtime = false;
+	int hp = 0;
+	json_t *backend = NULL, *overrides = NULL, *vsock = NULL;
+	int rc = jexpect_object(e, prefix, o);
+	if (!rc)
+		rc = jcheck_keys(e, prefix, o, keys, NULL);
+	if (!rc)
+		rc = path_field(e, prefix, o, "snapshot_path", true, l->snapshot_path,
+				sizeof(l->snapshot_path), NULL);
+	/* The deprecated mem_file_path is backend File with that path. */
+	if (!rc)
+		rc = path_field(e, prefix, o, "mem_file_path", false, l->backend_path,
+				sizeof(l->backend_path), &has_file);
+	if (!rc && (backend = jget(o, "mem_backend"))) {
+		snprintf(sub, sizeof(sub), "%s.mem_backend", prefix);
+		rc = mem_backend(e, sub, backend, l);
+	}
+	/* enable_diff_snapshots is the deprecated name of track_dirty_pages. */
+	if (!rc)
+		rc = jbool(e, prefix, o, "enable_diff_snapshots", false, &diff, NULL);
+	if (!rc)
+		rc = jbool(e, prefix, o, "track_dirty_pages", false, &track, NULL);
+	if (!rc)
+		rc = jbool(e, prefix, o, "resume_vm", false, &l->resume_vm, NULL);
+	if (!rc)
+		rc = jarray(e, prefix, o, "network_overrides", false, &overrides, NULL);
+	if (!rc && overrides)
+		rc = net_overrides(e, prefix, overrides, l);
+	if (!rc && (vsock = jget(o, "vsock_override"))) {
+		snprintf(sub, sizeof(sub), "%s.vsock_override", prefix);
+		rc = jexpect_object(e, sub, vsock);
+		if (!rc)
+			rc = jfail(e, prefix, "vsock_override",
+				   "is not supported by wisp (wisp has no vsock device)");
+	}
+	if (!rc)
+		rc = jbool(e, prefix, o, "clock_realtime", false, &clock_realtime, NULL);
+	if (!rc && clock_realtime)
+		rc = jfail(e, prefix, "clock_realtime", "true is not supported by wisp");
+	if (!rc)
+		rc = jenum(e, prefix, o, "huge_pages", false, huge_pages, false, &hp, NULL);
+	if (!rc && hp != 0)
+		rc = jfail(e, prefix, "huge_pages",
+			   "\"%s\" is not supported by wisp (only \"Snapshot\": the VM is restored "
+			   "with the huge pages setting it was created with)", huge_pages[hp]);
+	/* Checked after the fields, as Firecracker does; its sentences. */
+	if (!rc && has_file && backend)
+		rc = jfail(e, prefix, NULL,
+			   "too many fields: either `mem_backend` or `mem_file_path` exclusively "
+			   "is required.");
+	if (!rc && !has_file && !backend)
+		rc = jfail(e, prefix, NULL,
+			   "missing field: either `mem_backend` or `mem_file_path` is required.");
+	if (!rc) {
+		if (has_file)
+			l->backend = API_MEM_BACKEND_FILE;
+		l->track_dirty_pages = diff || track;
+		*out = *l;
+	}
+	free(l);
+	return rc;
+}

@@ -34,6 +34,17 @@ int obj_metrics(const struct jerr *e, const char *prefix, const json_t *o,
 int obj_action(const struct jerr *e, const char *prefix, const json_t *o, enum api_action *out);
 int obj_vm_state(const struct jerr *e, const char *prefix, const json_t *o,
 		 enum api_vm_state *out);
+/* PUT /snapshot/create: snapshot_path and mem_file_path required,
+ * snapshot_type "Full" (default) or "Diff". */
+int obj_snapshot_create(const struct jerr *e, const char *prefix, const json_t *o,
+			struct api_snapshot_create *out);
+/* PUT /snapshot/load: snapshot_path and exactly one of mem_backend and the
+ * deprecated mem_file_path (Firecracker's sentences when both or neither
+ * are given); enable_diff_snapshots is an alias of track_dirty_pages;
+ * network_overrides as in the spec; vsock_override only null/absent;
+ * clock_realtime only false and huge_pages only "Snapshot" (the defaults). */
+int obj_snapshot_load(const struct jerr *e, const char *prefix, const json_t *o,
+		      struct api_snapshot_load *out);
 
 /* JSON values of the objects (new references). */
 json_t *obj_machine_json(const struct machine_config *mc);

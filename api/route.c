@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* route.c — routing and body validation of every endpoint. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,6 @@ const char *const api_unsupported_paths[] = {
 	"/entropy",
 	"/serial",
 	"/hotplug/memory",
-	"/snapshot/create",
-	"/snapshot/load",
 	"/vsock",
 	NULL,
 };
@@ -41,6 +40,8 @@ static const char *const request_names[API_REQ__COUNT] = {
 	[API_REQ_PATCH_VM] = "PATCH /vm",
 	[API_REQ_PUT_LOGGER] = "PUT /logger",
 	[API_REQ_PUT_METRICS] = "PUT /metrics",
+	[API_REQ_SNAPSHOT_CREATE] = "PUT /snapshot/create",
+	[API_REQ_SNAPSHOT_LOAD] = "PUT /snapshot/load",
 	[API_REQ_GET_VERSION] = "GET /version",
 };
 
@@ -100,6 +101,78 @@ static int load_body(const char *body, size_t len, struct api_response *resp, js
 	return 0;
 }
 
+/* Body parsers with one signature: obj_X(e, object, body, &req->u.member). */
+typedef int (*body_parser)(const struct jerr *e, const char *object, const json_t *body,
+			   struct api_request *req);
+#define BODY_PARSER(obj, member)                                                       \
+	static int obj##_req(const struct jerr *e, const char *object, const json_t *body, \
+			     struct api_request *req)                                      \
+	{                                                                              \
+		return obj(e, object, body, &req->u.member);                           \
+	}
+BODY_PARSER(obj_machine, machine)
+BODY_PARSER(obj_machine_patch, machine_patch)
+BODY_PARSER(obj_boot_source, boot)
+BODY_PARSER(obj_drive, drive)
+BODY_PARSER(obj_drive_patch, drive_patch)
+BODY_PARSER(obj_net, net)
+BODY_PARSER(obj_net_patch, net_patch)
+BODY_PARSER(obj_action, action)
+BODY_PARSER(obj_vm_state, vm_state)
+BODY_PARSER(obj_logger, logger)
+BODY_PARSER(obj_metrics, metrics)
+BODY_PARSER(obj_snapshot_create, snap_create)
+BODY_PARSER(obj_snapshot_load, snap_load)
+
+/* Where the body's id is in the parsed request (0: no id to match). */
+#define BODY_ID(member) offsetof(struct api_request, u.member)
+#define NO_ID 0
+
+/*
+ * Every endpoint wisp implements, one line per method and path. A route
+ * without a parser takes no body. "{id}" in a path matches one segment,
+ * which must equal the body's id (as in Firecracker).
+ */
+static const struct route {
+	const char *method;
+	const char *path;
+	enum api_request_kind kind;
+	body_parser parse;
+	const char *object;    /* names the body in messages: "drives.is_root_device: ..." */
+	size_t body_id;        /* BODY_ID(...) for the paths with "{id}" */
+} routes[] = {
+	{"GET",   "/",                        API_REQ_GET_INSTANCE_INFO,    NULL, NULL, NO_ID},
+	{"GET",   "/version",                 API_REQ_GET_VERSION,          NULL, NULL, NO_ID},
+	{"GET",   "/vm/config",               API_REQ_GET_VM_CONFIG,        NULL, NULL, NO_ID},
+	{"GET",   "/machine-config",          API_REQ_GET_MACHINE_CONFIG,   NULL, NULL, NO_ID},
+	{"PUT",   "/machine-config",          API_REQ_PUT_MACHINE_CONFIG,   obj_machine_req,
+	 "machine-config", NO_ID},
+	{"PATCH", "/machine-config",          API_REQ_PATCH_MACHINE_CONFIG, obj_machine_patch_req,
+	 "machine-config", NO_ID},
+	{"PUT",   "/boot-source",             API_REQ_PUT_BOOT_SOURCE,      obj_boot_source_req,
+	 "boot-source", NO_ID},
+	{"PUT",   "/drives/{id}",             API_REQ_PUT_DRIVE,            obj_drive_req,
+	 "drives", BODY_ID(drive.drive_id)},
+	{"PATCH", "/drives/{id}",             API_REQ_PATCH_DRIVE,          obj_drive_patch_req,
+	 "drives", BODY_ID(drive_patch.drive_id)},
+	{"PUT",   "/network-interfaces/{id}", API_REQ_PUT_NET,              obj_net_req,
+	 "network-interfaces", BODY_ID(net.iface_id)},
+	{"PATCH", "/network-interfaces/{id}", API_REQ_PATCH_NET,            obj_net_patch_req,
+	 "network-interfaces", BODY_ID(net_patch.iface_id)},
+	{"PUT",   "/actions",                 API_REQ_ACTION,               obj_action_req,
+	 "actions", NO_ID},
+	{"PATCH", "/vm",                      API_REQ_PATCH_VM,             obj_vm_state_req,
+	 "vm", NO_ID},
+	{"PUT",   "/logger",                  API_REQ_PUT_LOGGER,           obj_logger_req,
+	 "logger", NO_ID},
+	{"PUT",   "/metrics",                 API_REQ_PUT_METRICS,          obj_metrics_req,
+	 "metrics", NO_ID},
+	{"PUT",   "/snapshot/create",         API_REQ_SNAPSHOT_CREATE,      obj_snapshot_create_req,
+	 "snapshot/create", NO_ID},
+	{"PUT",   "/snapshot/load",           API_REQ_SNAPSHOT_LOAD,        obj_snapshot_load_req,
+	 "snapshot/load", NO_ID},
+};
+
 static int id_matches(const char *path_id, size_t idlen, const char *body_id,
 		      struct api_response *resp)
 {
@@ -115,165 +188,46 @@ static int id_matches(const char *path_id, size_t idlen, const char *body_id,
 int api_route(const char *method, const char *path, const char *body, size_t body_len,
 	      struct api_request *req, struct api_response *resp)
 {
-	bool get = strcmp(method, "GET") == 0;
-	bool put = strcmp(method, "PUT") == 0;
-	bool patch = strcmp(method, "PATCH") == 0;
 	memset(req, 0, sizeof(*req));
 	memset(resp, 0, sizeof(*resp));
 	req->kind = API_REQ__COUNT;      /* no route (yet): for the counters */
 
-	if (strcmp(path, "/version") == 0) {
-		if (!get)
-			return bad_method(resp, method, path);
-		req->kind = API_REQ_GET_VERSION;
-		api_response_json_value(resp, json_pack("{s:s}", "firecracker_version", WISP_VERSION));
-		return 0;
-	}
-	if (strcmp(path, "/") == 0) {
-		if (!get)
-			return bad_method(resp, method, path);
-		req->kind = API_REQ_GET_INSTANCE_INFO;
-		return 1;
-	}
-	if (strcmp(path, "/vm/config") == 0) {
-		if (!get)
-			return bad_method(resp, method, path);
-		req->kind = API_REQ_GET_VM_CONFIG;
-		return 1;
-	}
-	if (strcmp(path, "/machine-config") == 0 && get) {
-		req->kind = API_REQ_GET_MACHINE_CONFIG;
-		return 1;
-	}
-
-	/* Everything else takes a body and a PUT or PATCH. */
-	const char *id = NULL;
+	const struct route *r = NULL;
+	const char *path_id = NULL;
 	size_t idlen = 0;
-	enum { R_MACHINE, R_BOOT, R_DRIVE, R_NET, R_ACTIONS, R_VM, R_LOGGER, R_METRICS } route;
-	if (strcmp(path, "/machine-config") == 0 && (put || patch))
-		route = R_MACHINE;
-	else if (strcmp(path, "/boot-source") == 0 && put)
-		route = R_BOOT;
-	else if (path_match("/drives/{id}", path, &id, &idlen) && (put || patch))
-		route = R_DRIVE;
-	else if (path_match("/network-interfaces/{id}", path, &id, &idlen) && (put || patch))
-		route = R_NET;
-	else if (strcmp(path, "/actions") == 0 && put)
-		route = R_ACTIONS;
-	else if (strcmp(path, "/vm") == 0 && patch)
-		route = R_VM;
-	else if (strcmp(path, "/logger") == 0 && put)
-		route = R_LOGGER;
-	else if (strcmp(path, "/metrics") == 0 && put)
-		route = R_METRICS;
-	else {
-		for (const char *const *u = api_unsupported_paths; *u; u++) {
-			if (path_match(*u, path, NULL, NULL)) {
-				api_response_fault(resp, "%s is not supported by wisp.", path);
-				return 0;
-			}
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) && !r; i++)
+		if (strcmp(routes[i].method, method) == 0 &&
+		    path_match(routes[i].path, path, &path_id, &idlen))
+			r = &routes[i];
+	if (!r) {
+		if (api_path_unsupported(path)) {
+			api_response_fault(resp, "%s is not supported by wisp.", path);
+			return 0;
 		}
 		return bad_method(resp, method, path);
 	}
 	/* The kind is known before the body is read, so a refused body is
 	 * still counted against its endpoint. */
-	switch (route) {
-	case R_MACHINE:
-		req->kind = put ? API_REQ_PUT_MACHINE_CONFIG : API_REQ_PATCH_MACHINE_CONFIG;
-		break;
-	case R_BOOT:
-		req->kind = API_REQ_PUT_BOOT_SOURCE;
-		break;
-	case R_DRIVE:
-		req->kind = put ? API_REQ_PUT_DRIVE : API_REQ_PATCH_DRIVE;
-		break;
-	case R_NET:
-		req->kind = put ? API_REQ_PUT_NET : API_REQ_PATCH_NET;
-		break;
-	case R_ACTIONS:
-		req->kind = API_REQ_ACTION;
-		break;
-	case R_VM:
-		req->kind = API_REQ_PATCH_VM;
-		break;
-	case R_LOGGER:
-		req->kind = API_REQ_PUT_LOGGER;
-		break;
-	case R_METRICS:
-		req->kind = API_REQ_PUT_METRICS;
-		break;
+	req->kind = r->kind;
+	if (r->kind == API_REQ_GET_VERSION) {    /* the api thread answers it */
+		api_response_json_value(resp, json_pack("{s:s}", "firecracker_version", WISP_VERSION));
+		return 0;
 	}
+	if (!r->parse)
+		return 1;
 
 	json_t *root;
 	if (load_body(body, body_len, resp, &root))
 		return 0;
 	char msg[600];
 	struct jerr e = {msg, sizeof(msg)};
-	int rc = 0;
-	switch (route) {
-	case R_MACHINE:
-		if (put) {
-			req->kind = API_REQ_PUT_MACHINE_CONFIG;
-			rc = obj_machine(&e, "machine-config", root, &req->u.machine);
-		} else {
-			req->kind = API_REQ_PATCH_MACHINE_CONFIG;
-			rc = obj_machine_patch(&e, "machine-config", root, &req->u.machine_patch);
-		}
-		break;
-	case R_BOOT:
-		req->kind = API_REQ_PUT_BOOT_SOURCE;
-		rc = obj_boot_source(&e, "boot-source", root, &req->u.boot);
-		break;
-	case R_DRIVE:
-		if (put) {
-			req->kind = API_REQ_PUT_DRIVE;
-			rc = obj_drive(&e, "drives", root, &req->u.drive);
-			if (!rc && id_matches(id, idlen, req->u.drive.drive_id, resp))
-				goto answered;
-		} else {
-			req->kind = API_REQ_PATCH_DRIVE;
-			rc = obj_drive_patch(&e, "drives", root, &req->u.drive_patch);
-			if (!rc && id_matches(id, idlen, req->u.drive_patch.drive_id, resp))
-				goto answered;
-		}
-		break;
-	case R_NET:
-		if (put) {
-			req->kind = API_REQ_PUT_NET;
-			rc = obj_net(&e, "network-interfaces", root, &req->u.net);
-			if (!rc && id_matches(id, idlen, req->u.net.iface_id, resp))
-				goto answered;
-		} else {
-			req->kind = API_REQ_PATCH_NET;
-			rc = obj_net_patch(&e, "network-interfaces", root, &req->u.net_patch);
-			if (!rc && id_matches(id, idlen, req->u.net_patch.iface_id, resp))
-				goto answered;
-		}
-		break;
-	case R_ACTIONS:
-		req->kind = API_REQ_ACTION;
-		rc = obj_action(&e, "actions", root, &req->u.action);
-		break;
-	case R_VM:
-		req->kind = API_REQ_PATCH_VM;
-		rc = obj_vm_state(&e, "vm", root, &req->u.vm_state);
-		break;
-	case R_LOGGER:
-		req->kind = API_REQ_PUT_LOGGER;
-		rc = obj_logger(&e, "logger", root, &req->u.logger);
-		break;
-	case R_METRICS:
-		req->kind = API_REQ_PUT_METRICS;
-		rc = obj_metrics(&e, "metrics", root, &req->u.metrics);
-		break;
-	}
+	int rc = r->parse(&e, r->object, root, req);
 	json_decref(root);
 	if (rc) {
 		api_response_fault(resp, "%s", msg);
 		return 0;
 	}
+	if (r->body_id && id_matches(path_id, idlen, (const char *)req + r->body_id, resp))
+		return 0;
 	return 1;
-answered:
-	json_decref(root);
-	return 0;
 }

@@ -286,7 +286,7 @@ START_TEST(preboot_happy_paths_and_refusals)
 	FAULT(&w, "DELETE", "/machine-config", NULL, "Invalid request method and/or path");
 	FAULT(&w, "PUT", "/vsock", "{}", "/vsock is not supported by wisp.");
 	FAULT(&w, "GET", "/balloon", NULL, "/balloon is not supported by wisp.");
-	FAULT(&w, "PUT", "/snapshot/create", "{}", "/snapshot/create is not supported by wisp.");
+	FAULT(&w, "PUT", "/snapshot/create", "{}", "missing field `snapshot_path`");
 	FAULT(&w, "PUT", "/mmds", "{}", "/mmds is not supported by wisp.");
 	FAULT(&w, "PUT", "/entropy", "{}", "/entropy is not supported by wisp.");
 

@@ -61,8 +61,6 @@ START_TEST(unsupported_paths)
 {
 	FAULT("PUT", "/balloon", "{}", "/balloon is not supported by wisp");
 	FAULT("GET", "/balloon/statistics", NULL, "is not supported by wisp");
-	FAULT("PUT", "/snapshot/create", "{}", "/snapshot/create is not supported by wisp");
-	FAULT("PUT", "/snapshot/load", "{}", "is not supported by wisp");
 	FAULT("PUT", "/vsock", "{}", "is not supported by wisp");
 	FAULT("PUT", "/mmds", "{}", "is not supported by wisp");
 	FAULT("PUT", "/mmds/config", "{}", "is not supported by wisp");
@@ -246,6 +244,335 @@ START_TEST(logger_metrics)
 }
 END_TEST
 
+/* Firecracker's (serde's) own words are in the messages too. */
+START_TEST(serde_words)
+{
+	FAULT("PUT", "/machine-config", "{\"vcpu_count\": 1}",
+	      "machine-config.mem_size_mib: missing required field (missing field `mem_size_mib`)");
+	FAULT("PUT", "/actions", "{\"action_type\": \"Reboot\"}",
+	      "(unknown variant `Reboot`, expected one of `InstanceStart`, `SendCtrlAltDel`, "
+	      "`FlushMetrics`)");
+	FAULT("PATCH", "/vm", "{\"state\": \"Stopped\"}",
+	      "vm.state: invalid value \\\"Stopped\\\" (unknown variant `Stopped`, "
+	      "expected `Paused` or `Resumed`)");
+	FAULT("PATCH", "/vm", "{\"state\": \"Paused\", \"x\": 1}",
+	      "vm.x: unknown field `x`, expected `state`");
+	FAULT("PUT", "/actions", "{\"action_type\": \"FlushMetrics\", \"x\": 1}",
+	      "actions.x: unknown field `x`, expected `action_type`");
+	/* Unsupported fields are listed among the expected ones, as serde would. */
+	FAULT("PUT", "/metrics", "{\"metrics_path\": \"m\", \"x\": 1}",
+	      "metrics.x: unknown field `x`, expected one of `metrics_path`, `emit_id`, "
+	      "`properties`");
+}
+END_TEST
+
+#define CREATE_OK(b_) OK("PUT", "/snapshot/create", b_, API_REQ_SNAPSHOT_CREATE)
+#define CREATE_FAULT(b_, msg_)                                                             \
+	do {                                                                                 \
+		FAULT("PUT", "/snapshot/create", b_, msg_);                                  \
+		ck_assert_int_eq(req.kind, API_REQ_SNAPSHOT_CREATE);                         \
+	} while (0)
+
+START_TEST(snapshot_create)
+{
+	CREATE_OK("{\"snapshot_path\": \"/s/vm.state\", \"mem_file_path\": \"/s/vm.mem\"}");
+	ck_assert_int_eq(req.u.snap_create.type, API_SNAPSHOT_FULL);   /* the default */
+	ck_assert_str_eq(req.u.snap_create.snapshot_path, "/s/vm.state");
+	ck_assert_str_eq(req.u.snap_create.mem_file_path, "/s/vm.mem");
+	CREATE_OK("{\"snapshot_type\": \"Full\", \"snapshot_path\": \"s\", \"mem_file_path\": \"m\"}");
+	ck_assert_int_eq(req.u.snap_create.type, API_SNAPSHOT_FULL);
+	CREATE_OK("{\"snapshot_type\": \"Diff\", \"snapshot_path\": \"s\", \"mem_file_path\": \"m\"}");
+	ck_assert_int_eq(req.u.snap_create.type, API_SNAPSHOT_DIFF);
+	CREATE_OK("{\"snapshot_type\": null, \"snapshot_path\": \"s\", \"mem_file_path\": \"m\"}");
+	ck_assert_int_eq(req.u.snap_create.type, API_SNAPSHOT_FULL);
+
+	/* snapshot_type */
+	CREATE_FAULT("{\"snapshot_type\": \"full\", \"snapshot_path\": \"s\", \"mem_file_path\": \"m\"}",
+		     "snapshot/create.snapshot_type: invalid value \\\"full\\\" "
+		     "(unknown variant `full`, expected `Diff` or `Full`)");
+	CREATE_FAULT("{\"snapshot_type\": 1, \"snapshot_path\": \"s\", \"mem_file_path\": \"m\"}",
+		     "snapshot/create.snapshot_type: expected a string, got an integer");
+	/* snapshot_path */
+	CREATE_FAULT("{\"mem_file_path\": \"m\"}",
+		     "snapshot/create.snapshot_path: missing required field "
+		     "(missing field `snapshot_path`)");
+	CREATE_FAULT("{\"snapshot_path\": null, \"mem_file_path\": \"m\"}",
+		     "missing field `snapshot_path`");
+	CREATE_FAULT("{\"snapshot_path\": \"\", \"mem_file_path\": \"m\"}",
+		     "snapshot/create.snapshot_path: must not be empty");
+	CREATE_FAULT("{\"snapshot_path\": [\"s\"], \"mem_file_path\": \"m\"}",
+		     "snapshot/create.snapshot_path: expected a string, got an array");
+	/* mem_file_path */
+	CREATE_FAULT("{\"snapshot_path\": \"s\"}",
+		     "snapshot/create.mem_file_path: missing required field "
+		     "(missing field `mem_file_path`)");
+	CREATE_FAULT("{\"snapshot_path\": \"s\", \"mem_file_path\": \"\"}",
+		     "snapshot/create.mem_file_path: must not be empty");
+	CREATE_FAULT("{\"snapshot_path\": \"s\", \"mem_file_path\": false}",
+		     "snapshot/create.mem_file_path: expected a string, got a boolean");
+	/* Paths must fit VM_PATH_MAX. */
+	char *body = malloc(VM_PATH_MAX + 64);
+	ck_assert_ptr_nonnull(body);
+	int n = snprintf(body, VM_PATH_MAX + 64, "{\"snapshot_path\": \"s\", \"mem_file_path\": \"");
+	memset(body + n, 'm', VM_PATH_MAX - 1);
+	strcpy(body + n + VM_PATH_MAX - 1, "\"}");
+	CREATE_OK(body);
+	ck_assert_uint_eq(strlen(req.u.snap_create.mem_file_path), VM_PATH_MAX - 1);
+	strcpy(body + n + VM_PATH_MAX - 1, "m\"}");
+	CREATE_FAULT(body, "snapshot/create.mem_file_path: too long (4096 bytes, at most 4095)");
+	free(body);
+	/* Unknown fields (older Firecracker versions had "version"). */
+	CREATE_FAULT("{\"snapshot_path\": \"s\", \"mem_file_path\": \"m\", \"version\": \"1.0.0\"}",
+		     "snapshot/create.version: unknown field `version`, expected one of "
+		     "`snapshot_type`, `snapshot_path`, `mem_file_path`");
+	/* Bodies */
+	CREATE_FAULT(NULL, "The request body is empty");
+	CREATE_FAULT("[]", "expected a JSON object");
+	CREATE_FAULT("{\"snapshot_path\": \"s\"", "Invalid JSON");
+	/* Methods and paths */
+	FAULT("GET", "/snapshot/create", NULL,
+	      "Invalid request method and/or path: GET /snapshot/create.");
+	FAULT("PATCH", "/snapshot/create", "{}",
+	      "Invalid request method and/or path: PATCH /snapshot/create.");
+	FAULT("POST", "/snapshot/create", "{}", "Invalid request method and/or path");
+	FAULT("PUT", "/snapshot", "{}", "Invalid request method and/or path: PUT /snapshot.");
+	FAULT("PUT", "/snapshot/", "{}", "Invalid request method and/or path");
+	FAULT("PUT", "/snapshot/save", "{}", "Invalid request method and/or path: PUT /snapshot/save.");
+	FAULT("PUT", "/snapshot/create/x", "{}", "Invalid request method and/or path");
+	ck_assert_int_eq(req.kind, API_REQ__COUNT);
+	ck_assert_str_eq(api_request_name(API_REQ_SNAPSHOT_CREATE), "PUT /snapshot/create");
+}
+END_TEST
+
+#define LOAD_OK(b_) OK("PUT", "/snapshot/load", b_, API_REQ_SNAPSHOT_LOAD)
+#define LOAD_FAULT(b_, msg_)                                                               \
+	do {                                                                                 \
+		FAULT("PUT", "/snapshot/load", b_, msg_);                                    \
+		ck_assert_int_eq(req.kind, API_REQ_SNAPSHOT_LOAD);                           \
+	} while (0)
+#define FILE_BACKEND "\"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"/s/m\"}"
+
+START_TEST(snapshot_load_memory)
+{
+	LOAD_OK("{\"snapshot_path\": \"/s/st\", " FILE_BACKEND "}");
+	const struct api_snapshot_load *l = &req.u.snap_load;
+	ck_assert_str_eq(l->snapshot_path, "/s/st");
+	ck_assert_int_eq(l->backend, API_MEM_BACKEND_FILE);
+	ck_assert_str_eq(l->backend_path, "/s/m");
+	ck_assert(!l->track_dirty_pages);   /* defaults */
+	ck_assert(!l->resume_vm);
+	ck_assert_uint_eq(l->nr_net_overrides, 0);
+	LOAD_OK("{\"snapshot_path\": \"st\", \"mem_backend\": {\"backend_path\": \"/run/uffd.sock\","
+		" \"backend_type\": \"Uffd\"}}");
+	ck_assert_int_eq(l->backend, API_MEM_BACKEND_UFFD);
+	ck_assert_str_eq(l->backend_path, "/run/uffd.sock");
+	/* The deprecated mem_file_path: backend File with that path. */
+	LOAD_OK("{\"snapshot_path\": \"st\", \"mem_file_path\": \"/s/mem\"}");
+	ck_assert_int_eq(l->backend, API_MEM_BACKEND_FILE);
+	ck_assert_str_eq(l->backend_path, "/s/mem");
+	LOAD_OK("{\"snapshot_path\": \"st\", \"mem_file_path\": \"/s/mem\", \"mem_backend\": null}");
+	ck_assert_str_eq(l->backend_path, "/s/mem");
+	LOAD_OK("{\"snapshot_path\": \"st\", \"mem_file_path\": null, " FILE_BACKEND "}");
+	ck_assert_str_eq(l->backend_path, "/s/m");
+
+	/* Exactly one of mem_backend and mem_file_path (Firecracker's sentences). */
+	LOAD_FAULT("{\"snapshot_path\": \"st\", \"mem_file_path\": \"/s/mem\", " FILE_BACKEND "}",
+		   "snapshot/load: too many fields: either `mem_backend` or `mem_file_path` "
+		   "exclusively is required.");
+	LOAD_FAULT("{\"snapshot_path\": \"st\"}",
+		   "snapshot/load: missing field: either `mem_backend` or `mem_file_path` is "
+		   "required.");
+	LOAD_FAULT("{\"snapshot_path\": \"st\", \"mem_backend\": null, \"mem_file_path\": null}",
+		   "missing field: either `mem_backend` or `mem_file_path` is required");
+	/* Field errors come before the exclusivity check, as in Firecracker. */
+	LOAD_FAULT("{\"mem_file_path\": \"/s/mem\", " FILE_BACKEND "}",
+		   "snapshot/load.snapshot_path: missing required field (missing field "
+		   "`snapshot_path`)");
+	LOAD_FAULT("{\"snapshot_path\": \"\", " FILE_BACKEND "}",
+		   "snapshot/load.snapshot_path: must not be empty");
+	LOAD_FAULT("{\"snapshot_path\": \"st\", \"mem_file_path\": \"\"}",
+		   "snapshot/load.mem_file_path: must not be empty");
+	LOAD_FAULT("{\"snapshot_path\": \"st\", \"mem_file_path\": 7}",
+		   "snapshot/load.mem_file_path: expected a string, got an integer");
+
+	/* mem_backend */
+	LOAD_FAULT("{\"snapshot_path\": \"st\", \"mem_backend\": {\"backend_path\": \"m\"}}",
+		   "snapshot/load.mem_backend.backend_type: missing required field "
+		   "(missing field `backend_type`)");
+	LOAD_FAULT("{\"snapshot_path\": \"st\", \"mem_backend\": {\"backend_type\": \"File\"}}",
+		   "snapshot/load.mem_backend.backend_path: missing required field "
+		   "(missing field `backend_path`)");
+	LOAD_FAULT("{\"snapshot_path\": \"st\", \"mem_backend\": {\"backend_type\": \"foo\","
+		   " \"backend_path\": \"m\"}}",
+		   "snapshot/load.mem_backend.backend_type: invalid value \\\"foo\\\" "
+		   "(unknown variant `foo`, expected `File` or `Uffd`)");
+	LOAD_FAULT("{\"snapshot_path\": \"st\", \"mem_backend\": {\"backend_type\": \"file\","
+		   " \"backend_path\": \"m\"}}", "unknown variant `file`, expected `File` or `Uffd`");
+	LOAD_FAULT("{\"snapshot_path\": \"st\", \"mem_backend\": {\"backend_type\": \"File\","
+		   " \"backend_path\": \"\"}}", "snapshot/load.mem_backend.backend_path: must not be empty");
+	LOAD_FAULT("{\"snapshot_path\": \"st\", \"mem_backend\": {\"backend_type\": \"File\","
+		   " \"backend_path\": \"m\", \"size\": 1}}",
+		   "snapshot/load.mem_backend.size: unknown field `size`, expected `backend_path` "
+		   "or `backend_type`");
+	LOAD_FAULT("{\"snapshot_path\": \"st\", \"mem_backend\": \"File\"}",
+		   "snapshot/load.mem_backend: expected an object, got a string");
+	LOAD_FAULT("{\"snapshot_path\": \"st\", \"mem_backend\": {}}",
+		   "missing field `backend_type`");
+}
+END_TEST
+
+START_TEST(snapshot_load_flags)
+{
+	const struct api_snapshot_load *l = &req.u.snap_load;
+	LOAD_OK("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"track_dirty_pages\": true}");
+	ck_assert(l->track_dirty_pages);
+	/* enable_diff_snapshots is the deprecated alias: either one sets it. */
+	LOAD_OK("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"enable_diff_snapshots\": true}");
+	ck_assert(l->track_dirty_pages);
+	LOAD_OK("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"enable_diff_snapshots\": true,"
+		" \"track_dirty_pages\": false}");
+	ck_assert(l->track_dirty_pages);
+	LOAD_OK("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"enable_diff_snapshots\": false,"
+		" \"track_dirty_pages\": true}");
+	ck_assert(l->track_dirty_pages);
+	LOAD_OK("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"enable_diff_snapshots\": false,"
+		" \"track_dirty_pages\": false, \"resume_vm\": false}");
+	ck_assert(!l->track_dirty_pages && !l->resume_vm);
+	LOAD_OK("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"resume_vm\": true}");
+	ck_assert(l->resume_vm);
+	ck_assert(!l->track_dirty_pages);
+	LOAD_OK("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"resume_vm\": null,"
+		" \"track_dirty_pages\": null, \"enable_diff_snapshots\": null}");
+	ck_assert(!l->resume_vm && !l->track_dirty_pages);
+	LOAD_FAULT("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"enable_diff_snapshots\": 1}",
+		   "snapshot/load.enable_diff_snapshots: expected a boolean, got an integer");
+	LOAD_FAULT("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"track_dirty_pages\": \"true\"}",
+		   "snapshot/load.track_dirty_pages: expected a boolean, got a string");
+	LOAD_FAULT("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"resume_vm\": \"yes\"}",
+		   "snapshot/load.resume_vm: expected a boolean, got a string");
+
+	/* vsock_override: wisp has no vsock device. */
+	LOAD_OK("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"vsock_override\": null}");
+	LOAD_FAULT("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"vsock_override\":"
+		   " {\"uds_path\": \"/v.sock\"}}",
+		   "snapshot/load.vsock_override: is not supported by wisp (wisp has no vsock device)");
+	LOAD_FAULT("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"vsock_override\": \"/v\"}",
+		   "snapshot/load.vsock_override: expected an object, got a string");
+	/* The spec's clock_realtime and huge_pages: only their defaults. */
+	LOAD_OK("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"clock_realtime\": false,"
+		" \"huge_pages\": \"Snapshot\"}");
+	LOAD_FAULT("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"clock_realtime\": true}",
+		   "snapshot/load.clock_realtime: true is not supported by wisp");
+	LOAD_FAULT("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"huge_pages\": \"2M\"}",
+		   "snapshot/load.huge_pages: \\\"2M\\\" is not supported by wisp");
+	LOAD_FAULT("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"huge_pages\": \"1G\"}",
+		   "unknown variant `1G`, expected one of `Snapshot`, `None`, `Transparent`, `2M`");
+
+	/* Unknown fields, bodies, methods */
+	LOAD_FAULT("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"resume\": true}",
+		   "snapshot/load.resume: unknown field `resume`, expected one of `snapshot_path`, "
+		   "`mem_file_path`, `mem_backend`, `enable_diff_snapshots`, `track_dirty_pages`, "
+		   "`resume_vm`, `network_overrides`, `vsock_override`, `clock_realtime`, "
+		   "`huge_pages`");
+	LOAD_FAULT("", "The request body is empty");
+	LOAD_FAULT("{\"snapshot_path\": \"st\", \"snapshot_path\": \"x\", " FILE_BACKEND "}",
+		   "duplicate");
+	FAULT("GET", "/snapshot/load", NULL, "Invalid request method and/or path: GET /snapshot/load.");
+	FAULT("PATCH", "/snapshot/load", "{}",
+	      "Invalid request method and/or path: PATCH /snapshot/load.");
+	FAULT("DELETE", "/snapshot/load", NULL, "Invalid request method and/or path");
+	FAULT("PUT", "/snapshot/load/", "{}", "Invalid request method and/or path");
+	ck_assert_str_eq(api_request_name(API_REQ_SNAPSHOT_LOAD), "PUT /snapshot/load");
+}
+END_TEST
+
+/* One network_overrides item: {"iface_id": ID, "host_dev_name": TAP}. */
+static char *load_with_overrides(const char *items)
+{
+	static char body[8192];
+	snprintf(body, sizeof(body), "{\"snapshot_path\": \"st\", " FILE_BACKEND
+		 ", \"network_overrides\": %s}", items);
+	return body;
+}
+
+START_TEST(snapshot_load_net_overrides)
+{
+	const struct api_snapshot_load *l = &req.u.snap_load;
+	LOAD_OK(load_with_overrides("[{\"iface_id\": \"eth0\", \"host_dev_name\": \"vmtap0\"},"
+				    " {\"iface_id\": \"eth1\", \"host_dev_name\": \"vmtap1\"}]"));
+	ck_assert_uint_eq(l->nr_net_overrides, 2);
+	ck_assert_str_eq(l->net_overrides[0].iface_id, "eth0");
+	ck_assert_str_eq(l->net_overrides[0].host_dev_name, "vmtap0");
+	ck_assert_str_eq(l->net_overrides[1].iface_id, "eth1");
+	ck_assert_str_eq(l->net_overrides[1].host_dev_name, "vmtap1");
+	LOAD_OK(load_with_overrides("[]"));
+	ck_assert_uint_eq(l->nr_net_overrides, 0);
+	LOAD_OK(load_with_overrides("null"));
+	ck_assert_uint_eq(l->nr_net_overrides, 0);
+	/* Limits: iface_id 1..64 bytes, host_dev_name 1..15 (IFNAMSIZ - 1). */
+	LOAD_OK(load_with_overrides("[{\"iface_id\": \"i234567890123456789012345678901234567890"
+				    "123456789012345678901234\", \"host_dev_name\": \"t23456789012345\"}]"));
+	ck_assert_uint_eq(strlen(l->net_overrides[0].iface_id), 64);
+	ck_assert_str_eq(l->net_overrides[0].host_dev_name, "t23456789012345");
+	LOAD_FAULT(load_with_overrides("[{\"iface_id\": \"i234567890123456789012345678901234567890"
+				       "1234567890123456789012345\", \"host_dev_name\": \"t\"}]"),
+		   "snapshot/load.network_overrides[0].iface_id: too long (65 bytes, at most 64)");
+	LOAD_FAULT(load_with_overrides("[{\"iface_id\": \"eth0\", \"host_dev_name\": \"t234567890123456\"}]"),
+		   "snapshot/load.network_overrides[0].host_dev_name: too long (16 bytes, at most 15)");
+	LOAD_FAULT(load_with_overrides("[{\"iface_id\": \"\", \"host_dev_name\": \"t\"}]"),
+		   "snapshot/load.network_overrides[0].iface_id: must not be empty");
+	LOAD_FAULT(load_with_overrides("[{\"iface_id\": \"eth 0\", \"host_dev_name\": \"t\"}]"),
+		   "snapshot/load.network_overrides[0].iface_id: invalid character 0x20");
+	LOAD_FAULT(load_with_overrides("[{\"iface_id\": \"eth0\", \"host_dev_name\": \"\"}]"),
+		   "snapshot/load.network_overrides[0].host_dev_name: must not be empty");
+	LOAD_FAULT(load_with_overrides("[{\"iface_id\": \"eth0\", \"host_dev_name\": \"a/b\"}]"),
+		   "snapshot/load.network_overrides[0].host_dev_name: must not contain '/'");
+	LOAD_FAULT(load_with_overrides("[{\"iface_id\": \"eth0\", \"host_dev_name\": \"t0\"},"
+				       " {\"host_dev_name\": \"t1\"}]"),
+		   "snapshot/load.network_overrides[1].iface_id: missing required field "
+		   "(missing field `iface_id`)");
+	LOAD_FAULT(load_with_overrides("[{\"iface_id\": \"eth0\"}]"),
+		   "snapshot/load.network_overrides[0].host_dev_name: missing required field "
+		   "(missing field `host_dev_name`)");
+	LOAD_FAULT(load_with_overrides("[{\"iface_id\": \"eth0\", \"host_dev_name\": \"t0\","
+				       " \"guest_mac\": \"06:00:00:00:00:01\"}]"),
+		   "snapshot/load.network_overrides[0].guest_mac: unknown field `guest_mac`, "
+		   "expected `iface_id` or `host_dev_name`");
+	LOAD_FAULT(load_with_overrides("[{\"iface_id\": \"eth0\", \"host_dev_name\": \"t0\"},"
+				       " {\"iface_id\": \"eth1\", \"host_dev_name\": \"t1\"},"
+				       " {\"iface_id\": \"eth0\", \"host_dev_name\": \"t2\"}]"),
+		   "snapshot/load.network_overrides[2].iface_id: duplicate interface id "
+		   "\\\"eth0\\\" (also in network_overrides[0])");
+	LOAD_FAULT(load_with_overrides("{\"iface_id\": \"eth0\", \"host_dev_name\": \"t0\"}"),
+		   "snapshot/load.network_overrides: expected an array, got an object");
+	LOAD_FAULT(load_with_overrides("[\"eth0\"]"),
+		   "snapshot/load.network_overrides[0]: expected an object, got a string");
+	LOAD_FAULT(load_with_overrides("[null]"),
+		   "snapshot/load.network_overrides[0]: expected an object, got null");
+
+	/* At most VM_MAX_NETS overrides. */
+	char items[4096];
+	size_t n = 0;
+	for (int i = 0; i <= VM_MAX_NETS; i++)
+		n += (size_t)snprintf(items + n, sizeof(items) - n,
+				      "%s{\"iface_id\": \"eth%d\", \"host_dev_name\": \"tap%d\"}",
+				      i ? ", " : "[", i, i);
+	char *last = strrchr(items, '{');
+	strcpy(last - 2, "]");    /* VM_MAX_NETS items */
+	LOAD_OK(load_with_overrides(items));
+	ck_assert_uint_eq(l->nr_net_overrides, VM_MAX_NETS);
+	ck_assert_str_eq(l->net_overrides[VM_MAX_NETS - 1].host_dev_name, "tap15");
+	n = 0;
+	for (int i = 0; i <= VM_MAX_NETS; i++)
+		n += (size_t)snprintf(items + n, sizeof(items) - n,
+				      "%s{\"iface_id\": \"eth%d\", \"host_dev_name\": \"tap%d\"}",
+				      i ? ", " : "[", i, i);
+	snprintf(items + n, sizeof(items) - n, "]");
+	LOAD_FAULT(load_with_overrides(items),
+		   "snapshot/load.network_overrides: too many overrides (17, at most 16");
+}
+END_TEST
+
 START_TEST(responses)
 {
 	struct api_response r = {0};
@@ -282,6 +609,11 @@ int main(void)
 	tcase_add_test(tc, network_interfaces);
 	tcase_add_test(tc, actions_vm);
 	tcase_add_test(tc, logger_metrics);
+	tcase_add_test(tc, serde_words);
+	tcase_add_test(tc, snapshot_create);
+	tcase_add_test(tc, snapshot_load_memory);
+	tcase_add_test(tc, snapshot_load_flags);
+	tcase_add_test(tc, snapshot_load_net_overrides);
 	tcase_add_test(tc, responses);
 	suite_add_tcase(s, tc);
 	int rc = check_run_suite(s);

@@ -258,8 +258,8 @@ START_TEST(basic_requests)
 	ck_assert(strstr(b.data, "{\"fault_message\":\"machine-config.vcpu_count: The vCPU number is invalid"));
 	ck_assert_int_eq(do_req(c, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", &b), 400);
 	ck_assert(strstr(b.data, "Cannot start microvm without kernel configuration."));
-	ck_assert_int_eq(do_req(c, "PUT", "/snapshot/create", "{}", &b), 400);
-	ck_assert(strstr(b.data, "/snapshot/create is not supported by wisp"));
+	ck_assert_int_eq(do_req(c, "PUT", "/vsock", "{}", &b), 400);
+	ck_assert(strstr(b.data, "/vsock is not supported by wisp"));
 	ck_assert_int_eq(do_req(c, "DELETE", "/", NULL, &b), 400);
 	ck_assert(strstr(b.data, "Invalid request method and/or path: DELETE /."));
 	ck_assert_int_eq(do_req(c, "GET", "/vm/config", NULL, &b), 400);
@@ -270,6 +270,37 @@ START_TEST(basic_requests)
 	curl_easy_cleanup(c);
 	ck_assert_int_eq(init_called, 42);
 	ck_assert(!pthread_equal(init_thread, pthread_self()));
+}
+END_TEST
+
+/* The snapshot endpoints reach the VMM once their body is valid; a refused
+ * body is answered by the api thread and counted against its endpoint. */
+START_TEST(snapshot_requests)
+{
+	CURL *c = new_handle();
+	struct buf b;
+	ck_assert_int_eq(do_req(c, "PUT", "/snapshot/create",
+				"{\"snapshot_path\": \"s\", \"mem_file_path\": \"m\"}", &b), 204);
+	ck_assert_int_eq(do_req(c, "PUT", "/snapshot/load",
+				"{\"snapshot_path\": \"s\", \"mem_backend\": {\"backend_type\": "
+				"\"File\", \"backend_path\": \"m\"}, \"resume_vm\": true}", &b), 204);
+	ck_assert_uint_eq(handled, 2);
+	ck_assert_int_eq(do_req(c, "PUT", "/snapshot/load", "{\"snapshot_path\": \"s\"}", &b), 400);
+	ck_assert(strstr(b.data, "missing field: either `mem_backend` or `mem_file_path` is required"));
+	ck_assert_int_eq(do_req(c, "PUT", "/snapshot/create", "{}", &b), 400);
+	ck_assert(strstr(b.data, "missing field `snapshot_path`"));
+	ck_assert_int_eq(do_req(c, "GET", "/snapshot/create", NULL, &b), 400);
+	ck_assert(strstr(b.data, "Invalid request method and/or path: GET /snapshot/create."));
+	ck_assert_uint_eq(handled, 2);
+	curl_easy_cleanup(c);
+	struct api_stats st;
+	api_server_get_stats(srv, &st);
+	ck_assert_uint_eq(st.count[API_REQ_SNAPSHOT_CREATE], 2);
+	ck_assert_uint_eq(st.fails[API_REQ_SNAPSHOT_CREATE], 1);
+	ck_assert_uint_eq(st.count[API_REQ_SNAPSHOT_LOAD], 2);
+	ck_assert_uint_eq(st.fails[API_REQ_SNAPSHOT_LOAD], 1);
+	ck_assert_uint_eq(st.bad_requests, 1);
+	ck_assert_uint_eq(st.unsupported, 0);
 }
 END_TEST
 
@@ -487,6 +518,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, basic_requests);
+	tcase_add_test(tc, snapshot_requests);
 	tcase_add_test(tc, keep_alive_1000);
 	tcase_add_test(tc, concurrent_100_raw);
 	tcase_add_test(tc, concurrent_100_curl_multi);
