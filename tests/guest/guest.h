@@ -131,6 +131,8 @@ uint8_t uart_getc(void);
 void uart_enable_rx_irq(void);
 /* Formatted line output, serialised across CPUs. "\n" goes out as CRLF. */
 void printk(const char *fmt, ...) PRINTF(1, 2);
+/* n bytes exactly as given (no CRLF translation), under the console lock. */
+void console_write_raw(const char *s, size_t n);
 /* Same without taking the lock (fatal paths). */
 void printk_unlocked(const char *fmt, ...) PRINTF(1, 2);
 
@@ -180,6 +182,13 @@ NORETURN void machine_reset(void);
 NORETURN void force_triple_fault(void);   /* entry.S */
 void guest_main(void);
 void ap_main(void);
+
+/* ---------------- application processors (scen_smp.c) ---------------- */
+/* Start every AP the MP table lists (INIT-SIPI-SIPI, timeout_ms each),
+ * printing as `smp` does; each AP prints "cpu N up", counts itself, then
+ * runs work (NULL: halts). Returns the processors listed; *up = processors
+ * running, BSP included. Fails the test when there is no usable MP table. */
+int smp_start_aps(void (*work)(void), uint64_t timeout_ms, unsigned *up);
 
 /* ---------------- CPU, interrupts, timers (cpu.c) ---------------- */
 struct intr_frame {
@@ -235,5 +244,6 @@ NORETURN void scen_hostile(void);
 NORETURN void scen_net(void);
 NORETURN void scen_net_burst(void);
 NORETURN void scen_net_bench(void);
+NORETURN void scen_snap(void);
 
 #endif

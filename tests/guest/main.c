@@ -33,6 +33,7 @@ static const struct scenario scenarios[] = {
 	{ "net", scen_net },
 	{ "net-burst", scen_net_burst },
 	{ "net-bench", scen_net_bench },
+	{ "snap", scen_snap },
 };
 
 void machine_reset(void)

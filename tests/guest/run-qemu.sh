@@ -9,7 +9,9 @@
 #   irq     writes one byte ("Z") to the guest's serial input after the
 #           guest prints WTEST-WAIT-INPUT;
 #   ticker  adds an i8042 and, after 3 TICK lines, sends Ctrl-Alt-Del
-#           through the QEMU monitor (sendkey ctrl-alt-delete).
+#           through the QEMU monitor (sendkey ctrl-alt-delete);
+#   snap    writes "x" after "SNAP 2", then the command byte "V" once the
+#           echo "Ex" came back.
 #
 # Environment:
 #   WTEST_ARGS     extra guest command-line words (e.g. "wtest.stride=8")
@@ -70,6 +72,14 @@ while kill -0 "$pid" 2>/dev/null; do
 	if [ "$scen" = irq ] && [ $sent_input = 0 ] && grep -q WTEST-WAIT-INPUT "$tmp/out"; then
 		printf 'Z' >&3
 		sent_input=1
+	fi
+	if [ "$scen" = snap ] && [ $sent_input = 0 ] && tr -d '\r' 2>/dev/null <"$tmp/out" | grep -qx 'SNAP 2'; then
+		printf 'x' >&3
+		sent_input=1
+	fi
+	if [ "$scen" = snap ] && [ $sent_input = 1 ] && tr -d '\r' 2>/dev/null <"$tmp/out" | grep -qx 'Ex'; then
+		printf 'V' >&3
+		sent_input=2
 	fi
 	if [ "$scen" = ticker ] && [ $sent_cad = 0 ] && [ "$(grep -c '^TICK ' "$tmp/out")" -ge 3 ]; then
 		printf 'sendkey ctrl-alt-delete\n' >&4

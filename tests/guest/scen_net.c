@@ -18,6 +18,7 @@
  * TX slot i owns descriptors 2i (its own 2 KiB buffer: virtio header +
  * frame, or header + first 18 frame bytes) and 2i+1 (for burst/bench: the
  * shared read-only filler). Everything is polled.
+ * vnet_open/vnet_serve/vnet_tx_frame/vnet_tx_wait are shared with `snap`.
  */
 #include "vio.h"
 
@@ -39,13 +40,10 @@ static unsigned nrx, ntx;
 static uint16_t tx_free[MAX_TX];
 static unsigned ntx_free;
 
-static void net_open(bool rx)
+struct vdev *vnet_open(unsigned dev, bool rx)
 {
 	uint64_t want = VBIT(VF_VERSION_1) | VBIT(VF_EVENT_IDX) | VBIT(VNET_F_MAC) |
 			VBIT(VNET_F_MRG_RXBUF);
-
-	/* wtest.dev=N picks the virtio device (default 0, the first). */
-	unsigned dev = (unsigned)param_u64("dev", 0);
 
 	if (vio_probe(&nd, dev) < 0)
 		wtest_fail("device %u: %s", dev, nd.err);
@@ -77,7 +75,7 @@ static void net_open(bool rx)
 		tx_free[ntx_free++] = (uint16_t)i;
 	}
 	if (!rx)
-		return;
+		return &nd;
 	nrx = nd.q[RXQ].size < MAX_RX ? nd.q[RXQ].size : MAX_RX;
 	for (unsigned i = 0; i < nrx; i++) {
 		rxbuf[i] = ram_alloc(BUF_SIZE, 64);
@@ -88,6 +86,13 @@ static void net_open(bool rx)
 		vq_add(&nd.q[RXQ], (uint16_t)i);
 	}
 	vq_kick(&nd.q[RXQ]);
+	return &nd;
+}
+
+static void net_open(bool rx)
+{
+	/* wtest.dev=N picks the virtio device (default 0, the first). */
+	vnet_open((unsigned)param_u64("dev", 0), rx);
 }
 
 /* Take back finished TX slots; returns how many. */
@@ -119,7 +124,7 @@ static uint16_t csum(const uint8_t *p, unsigned len)
 	return (uint16_t)~sum;
 }
 
-static bool parse_ip(const char *s, uint8_t ip[4])
+bool vnet_parse_ip(const char *s, uint8_t ip[4])
 {
 	for (unsigned i = 0; i < 4; i++) {
 		uint64_t v;
@@ -134,7 +139,7 @@ static bool parse_ip(const char *s, uint8_t ip[4])
 }
 
 /* Send len bytes of frame (copied after a zero virtio header). */
-static bool tx_frame(const uint8_t *frame, unsigned len)
+bool vnet_tx_frame(const uint8_t *frame, unsigned len)
 {
 	unsigned slot;
 	uint8_t *b;
@@ -184,7 +189,7 @@ static void handle_frame(uint8_t *f, unsigned len, const uint8_t ip[4])
 		memcpy(out + 28, ip, 4);
 		memcpy(out + 32, a + 8, 6);        /* target: the asker */
 		memcpy(out + 38, a + 14, 4);
-		if (!tx_frame(out, 42))
+		if (!vnet_tx_frame(out, 42))
 			printk("net: TX ring full, ARP reply dropped\n");
 		return;
 	}
@@ -223,7 +228,7 @@ static void handle_frame(uint8_t *f, unsigned len, const uint8_t ip[4])
 			icmp[2] = (uint8_t)(c >> 8);
 			icmp[3] = (uint8_t)c;
 		}
-		if (!tx_frame(out, ETH_HLEN + tot)) {
+		if (!vnet_tx_frame(out, ETH_HLEN + tot)) {
 			printk("net: TX ring full, echo reply dropped\n");
 			return;
 		}
@@ -231,50 +236,70 @@ static void handle_frame(uint8_t *f, unsigned len, const uint8_t ip[4])
 	}
 }
 
+unsigned vnet_serve(const uint8_t *ip)
+{
+	struct vq *rq = &nd.q[RXQ];
+	uint32_t id, len;
+	bool reposted = false;
+
+	while (vq_used(rq, &id, &len)) {
+		uint8_t *b;
+		uint16_t nbufs;
+
+		if (id >= nrx)
+			wtest_fail("RX used element with id %u", id);
+		b = rxbuf[id];
+		nbufs = (uint16_t)(b[10] | b[11] << 8);
+		if (ip && len >= VNET_HDR && len <= BUF_SIZE && nbufs <= 1)
+			handle_frame(b + VNET_HDR, len - VNET_HDR, ip);
+		vq_add(rq, (uint16_t)id);
+		reposted = true;
+		/* A frame spread over several buffers (never from a
+		 * 1500-MTU tap): drop it, recycling its buffers. */
+		for (uint16_t k = 1; k < nbufs && vio_has(&nd, VNET_F_MRG_RXBUF); k++) {
+			while (!vq_used(rq, &id, &len))
+				cpu_relax();
+			if (id >= nrx)
+				wtest_fail("RX used element with id %u", id);
+			vq_add(rq, (uint16_t)id);
+		}
+	}
+	if (reposted)
+		vq_kick(rq);
+	tx_reap();
+	return replies;
+}
+
+bool vnet_tx_wait(uint64_t timeout_ms)
+{
+	uint64_t deadline = rdtsc() + timeout_ms * tsc_per_ms();
+
+	while (vq_in_flight(&nd.q[TXQ]) && rdtsc() < deadline) {
+		tx_reap();
+		cpu_relax();
+	}
+	return !vq_in_flight(&nd.q[TXQ]);
+}
+
+const uint8_t *vnet_mac(void)
+{
+	return mac;
+}
+
 void scen_net(void)
 {
 	const char *ips = param_str("ip", NULL);
 	uint64_t count = param_u64("count", 5), timeout = param_u64("timeout", 30);
 	uint64_t deadline, khz;
-	struct vq *rq;
 	uint8_t ip[4];
 
-	if (!ips || !parse_ip(ips, ip))
+	if (!ips || !vnet_parse_ip(ips, ip))
 		wtest_fail("wtest.ip=A.B.C.D is required (got '%s')", ips ? ips : "");
 	khz = tsc_per_ms();
 	net_open(true);
-	rq = &nd.q[RXQ];
 	printk("net: answering ARP and ICMP echo for %u.%u.%u.%u\n", ip[0], ip[1], ip[2], ip[3]);
 	deadline = rdtsc() + timeout * 1000 * khz;
-	while (replies < count) {
-		uint32_t id, len;
-		bool reposted = false;
-
-		while (vq_used(rq, &id, &len)) {
-			uint8_t *b;
-			uint16_t nbufs;
-
-			if (id >= nrx)
-				wtest_fail("RX used element with id %u", id);
-			b = rxbuf[id];
-			nbufs = (uint16_t)(b[10] | b[11] << 8);
-			if (len >= VNET_HDR && len <= BUF_SIZE && nbufs <= 1)
-				handle_frame(b + VNET_HDR, len - VNET_HDR, ip);
-			vq_add(rq, (uint16_t)id);
-			reposted = true;
-			/* A frame spread over several buffers (never from a
-			 * 1500-MTU tap): drop it, recycling its buffers. */
-			for (uint16_t k = 1; k < nbufs && vio_has(&nd, VNET_F_MRG_RXBUF); k++) {
-				while (!vq_used(rq, &id, &len))
-					cpu_relax();
-				if (id >= nrx)
-					wtest_fail("RX used element with id %u", id);
-				vq_add(rq, (uint16_t)id);
-			}
-		}
-		if (reposted)
-			vq_kick(rq);
-		tx_reap();
+	while (vnet_serve(ip) < count) {
 		if (rdtsc() > deadline) {
 			printk("net: timeout after %u replies\n", replies);
 			wtest_fail("timeout after %u replies", replies);
@@ -282,11 +307,7 @@ void scen_net(void)
 		cpu_relax();
 	}
 	/* Let the last reply leave before the reset. */
-	deadline = rdtsc() + 1000 * khz;
-	while (vq_in_flight(&nd.q[TXQ]) && rdtsc() < deadline) {
-		tx_reap();
-		cpu_relax();
-	}
+	vnet_tx_wait(1000);
 	wtest_pass();
 }
 

@@ -6,6 +6,7 @@
  *
  * APs are started one at a time (each gets the stack in ap_stack_top).
  * Parameters: wtest.timeout=MS per AP (default 2000).
+ * smp_start_aps() is shared with `snap`, whose APs run a counter loop.
  */
 #include "guest.h"
 
@@ -91,22 +92,27 @@ static int mp_processors(struct mp_proc *out, unsigned max, char *why, size_t wh
 	return (int)n;
 }
 
+/* What an AP runs after reporting (smp_start_aps); NULL: halt. */
+static void (*volatile ap_work)(void);
+
 void ap_main(void)
 {
 	uint32_t id = lapic_id();
+	void (*work)(void) = ap_work;
 
 	printk("cpu %u up\n", id);
 	__atomic_fetch_add(&cpus_up, 1, __ATOMIC_SEQ_CST);
+	if (work)
+		work();
 	for (;;)
 		__asm__ volatile("hlt");
 }
 
-void scen_smp(void)
+int smp_start_aps(void (*work)(void), uint64_t timeout_ms, unsigned *up)
 {
 	struct mp_proc cpus[MAX_CPUS];
 	char why[96];
 	int n = mp_processors(cpus, MAX_CPUS, why, sizeof(why));
-	uint64_t timeout_ms = param_u64("timeout", 2000);
 	uint32_t self;
 	unsigned started = 0;
 
@@ -120,6 +126,7 @@ void scen_smp(void)
 	printk("smp: %d cpus in the MP table, BSP apic id %u\n", n, self);
 	printk("cpu %u up\n", self);
 	cpus_up = 1;
+	ap_work = work;
 
 	memcpy((void *)(uintptr_t)TRAMP_BASE, tramp_start,
 	       (size_t)(tramp_end - tramp_start));
@@ -150,7 +157,16 @@ void scen_smp(void)
 			printk("smp: apic id %u did not report within %lu ms\n", id,
 			       (unsigned long)timeout_ms);
 	}
-	if (cpus_up != (uint32_t)n)
-		wtest_fail("only %u of %d cpus", cpus_up, n);
+	*up = cpus_up;
+	return n;
+}
+
+void scen_smp(void)
+{
+	unsigned up;
+	int n = smp_start_aps(NULL, param_u64("timeout", 2000), &up);
+
+	if (up != (uint32_t)n)
+		wtest_fail("only %u of %d cpus", up, n);
 	wtest_pass();
 }

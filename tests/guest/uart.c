@@ -66,6 +66,14 @@ static void con_write(const char *s)
 	}
 }
 
+void console_write_raw(const char *s, size_t n)
+{
+	spin_lock(&con_lock);
+	for (size_t i = 0; i < n; i++)
+		uart_putc(s[i]);
+	spin_unlock(&con_lock);
+}
+
 static void vprintk(bool lock, const char *fmt, va_list ap)
 {
 	char buf[512];

@@ -245,6 +245,23 @@ int vblk_wait(struct vblk *b, uint64_t timeout_us);
 int vblk_rw(struct vblk *b, uint32_t type, uint64_t sector, void *buf, uint32_t len,
 	    bool indirect);
 
+/* ---------------- virtio-net helpers (scen_net.c) ---------------- */
+/* Probe entry `index`, require a network device, set it up (2 queues,
+ * VERSION_1 EVENT_IDX MAC MRG_RXBUF), allocate the TX slots and, with rx,
+ * post the 2 KiB RX buffers. Fails the test on any error. */
+struct vdev *vnet_open(unsigned index, bool rx);
+bool vnet_parse_ip(const char *s, uint8_t ip[4]);
+/* One polling pass: every received frame is handled (with ip: ARP and
+ * ICMP echo answered; NULL: dropped) and its buffer reposted, finished TX
+ * slots reclaimed. Returns the echo replies queued so far. */
+unsigned vnet_serve(const uint8_t *ip);
+/* Queue one frame (a zero virtio header is put in front; padded to 60
+ * bytes). false when no TX slot is free. */
+bool vnet_tx_frame(const uint8_t *frame, unsigned len);
+/* Wait up to timeout_ms for every queued TX frame to complete. */
+bool vnet_tx_wait(uint64_t timeout_ms);
+const uint8_t *vnet_mac(void);
+
 /* ---------------- disk patterns (vio_blk.c) ---------------- */
 /* Host-prepared pattern: byte j of sector s is (uint8_t)(s*7 + j). */
 /* Our write pattern: (uint8_t)((s*13 + j + 1) ^ 0x5a). */
