@@ -38,7 +38,7 @@ struct blk_slot {
 struct virtio_blk {
 	struct virtio_mmio t;
 	struct drive_config cfg;
-	struct virtio_host host;
+	struct vm_services host;
 	int fd;
 	uint64_t nsectors;
 	bool async;
@@ -592,7 +592,83 @@ static void blk_reset(void *dev)
 		drain(b, false);
 }
 
+/* ---- the device interface (lock held unless noted) ---- */
+
+/* Saved device state: what the guest was told about the disk. */
+struct blk_saved {
+	uint64_t nsectors;
+	uint8_t read_only;
+	uint8_t pad[7];
+};
+
+static int blk_quiesce(void *dev)
+{
+	struct virtio_blk *b = dev;
+
+	/* Every request in flight completes into the used ring (and its
+	 * interrupt is raised) before the state is saved. */
+	if (b->async)
+		drain(b, true);
+	return 0;
+}
+
+static void blk_save(void *dev, void *buf)
+{
+	struct virtio_blk *b = dev;
+	struct blk_saved s = { .nsectors = b->nsectors, .read_only = b->cfg.is_read_only };
+
+	memcpy(buf, &s, sizeof(s));
+}
+
+static int blk_restore(void *dev, const void *buf, char *err, size_t errlen)
+{
+	struct virtio_blk *b = dev;
+	struct blk_saved s;
+
+	memcpy(&s, buf, sizeof(s));
+	if (s.read_only != b->cfg.is_read_only) {
+		snprintf(err, errlen, "drive '%s': the snapshot's drive was %s, this one is %s",
+			 b->cfg.drive_id, s.read_only ? "read-only" : "read-write",
+			 b->cfg.is_read_only ? "read-only" : "read-write");
+		return -EINVAL;
+	}
+	if (s.nsectors != b->nsectors) {
+		snprintf(err, errlen, "drive '%s': %s has %llu sectors, the snapshot's guest saw %llu",
+			 b->cfg.drive_id, b->cfg.path_on_host, (unsigned long long)b->nsectors,
+			 (unsigned long long)s.nsectors);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void blk_metrics(void *dev, struct metric_sink *sink)
+{
+	static const struct virtio_blk_stats none;
+	struct virtio_blk *b = dev;
+	const struct virtio_blk_stats *s = b ? &b->stats : &none;
+
+	sink->put(sink, "read_bytes", s->read_bytes);
+	sink->put(sink, "write_bytes", s->write_bytes);
+	sink->put(sink, "read_count", s->read_count);
+	sink->put(sink, "write_count", s->write_count);
+	sink->put(sink, "flush_count", s->flush_count);
+	sink->put(sink, "get_id_count", s->get_id_count);
+	sink->put(sink, "invalid_reqs_count", s->invalid_reqs + s->unsupported);
+	sink->put(sink, "execute_fails", s->io_errors);
+}
+
+static void blk_destroy(void *dev)
+{
+	virtio_blk_destroy(dev);
+}
+
 static const struct virtio_dev_ops blk_ops = {
+	.quiesce = blk_quiesce,
+	.state_size = sizeof(struct blk_saved),
+	.save = blk_save,
+	.restore = blk_restore,
+	.metrics = blk_metrics,
+	.destroy = blk_destroy,
 	.name = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,
 	.nr_queues = 1,
@@ -642,8 +718,20 @@ static int setup_async(struct virtio_blk *b, char *err, size_t errlen)
 	return 0;
 }
 
+static void blk_device_metrics(void *transport, struct metric_sink *sink)
+{
+	virtio_device_metrics(&blk_ops, transport, sink);
+}
+
+const struct device_ops virtio_device_ops_blk = {
+	.kind = "virtio-blk",
+	.metrics_section = "block",
+	.metrics = blk_device_metrics,
+	VIRTIO_DEVICE_OPS_COMMON,
+};
+
 int virtio_blk_create(const struct drive_config *cfg, const struct guest_mem *mem,
-		      const struct virtio_host *host, struct virtio_blk **out, char *err,
+		      const struct vm_services *host, struct virtio_blk **out, char *err,
 		      size_t errlen)
 {
 	struct virtio_blk *b = calloc(1, sizeof(*b));

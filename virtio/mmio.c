@@ -87,7 +87,7 @@ void virtio_mmio_needs_reset(struct virtio_mmio *t, const char *why)
 		raise_int(t, VIRTIO_INT_CONFIG);
 }
 
-static void device_reset(struct virtio_mmio *t)
+void virtio_mmio_reset(struct virtio_mmio *t)
 {
 	if (t->ops->reset)
 		t->ops->reset(t->dev);
@@ -181,7 +181,7 @@ static void status_write(struct virtio_mmio *t, uint32_t v)
 	uint32_t old = s->status, added;
 
 	if (v == 0) {
-		device_reset(t);
+		virtio_mmio_reset(t);
 		return;
 	}
 	/* The device owns NEEDS_RESET; the driver only adds bits. */
@@ -327,4 +327,114 @@ void virtio_mmio_write(struct virtio_mmio *t, uint64_t off, const uint8_t *data,
 void virtio_mmio_destroy(struct virtio_mmio *t)
 {
 	pthread_mutex_destroy(&t->lock);
+}
+
+/* ---------------- saved state ---------------- */
+
+void virtio_mmio_save(const struct virtio_mmio *t, struct virtio_mmio_saved *out)
+{
+	const struct virtio_mmio_state *s = &t->state;
+
+	memset(out, 0, sizeof(*out));
+	out->device_features = t->device_features;
+	out->driver_features = s->driver_features;
+	out->device_features_sel = s->device_features_sel;
+	out->driver_features_sel = s->driver_features_sel;
+	out->queue_sel = s->queue_sel;
+	out->status = s->status;
+	out->interrupt_status = s->interrupt_status;
+	out->config_generation = s->config_generation;
+	out->shm_sel = s->shm_sel;
+	out->nr_queues = t->ops->nr_queues;
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+		const struct virtq *q = &s->queues[i];
+		struct virtq_saved *o = &out->queues[i];
+
+		o->max_size = q->max_size;
+		o->size = q->size;
+		o->ready = q->ready;
+		o->event_idx = q->event_idx;
+		o->indirect = q->indirect;
+		o->broken = q->broken;
+		o->desc_addr = q->desc_addr;
+		o->avail_addr = q->avail_addr;
+		o->used_addr = q->used_addr;
+		o->last_avail_idx = q->last_avail_idx;
+		o->next_used_idx = q->next_used_idx;
+		o->signalled_used = q->signalled_used;
+		o->signalled_used_valid = q->signalled_used_valid;
+	}
+}
+
+int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_saved *in, char *err,
+			size_t errlen)
+{
+	struct virtq qs[VIRTIO_MAX_QUEUES];
+	char why[200];
+
+	if (in->device_features != t->device_features) {
+		snprintf(err, errlen, "%s: the snapshot's device offered features 0x%llx, this one "
+			 "offers 0x%llx (was it configured differently?)", t->name,
+			 (unsigned long long)in->device_features,
+			 (unsigned long long)t->device_features);
+		return -EINVAL;
+	}
+	if (in->driver_features & ~t->device_features) {
+		snprintf(err, errlen, "%s: negotiated features 0x%llx were never offered", t->name,
+			 (unsigned long long)in->driver_features);
+		return -EINVAL;
+	}
+	if (in->nr_queues != t->ops->nr_queues) {
+		snprintf(err, errlen, "%s: %u queues saved, the device has %u", t->name,
+			 in->nr_queues, t->ops->nr_queues);
+		return -EINVAL;
+	}
+	if (in->status & ~0xffu) {
+		snprintf(err, errlen, "%s: invalid status 0x%x", t->name, in->status);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+		const struct virtq_saved *o = &in->queues[i];
+		struct virtq *q = &qs[i];
+
+		memset(q, 0, sizeof(*q));
+		q->max_size = t->state.queues[i].max_size;
+		if (o->max_size != q->max_size) {
+			snprintf(err, errlen, "%s: queue %u: saved maximum size %u, the device's is %u",
+				 t->name, i, o->max_size, q->max_size);
+			return -EINVAL;
+		}
+		if (o->ready > 1 || o->event_idx > 1 || o->indirect > 1 || o->broken > 1 ||
+		    o->signalled_used_valid > 1) {
+			snprintf(err, errlen, "%s: queue %u: invalid flags", t->name, i);
+			return -EINVAL;
+		}
+		q->size = o->size;
+		q->ready = o->ready;
+		q->event_idx = o->event_idx;
+		q->indirect = o->indirect;
+		q->broken = o->broken;
+		q->desc_addr = o->desc_addr;
+		q->avail_addr = o->avail_addr;
+		q->used_addr = o->used_addr;
+		q->last_avail_idx = o->last_avail_idx;
+		q->next_used_idx = o->next_used_idx;
+		q->signalled_used = o->signalled_used;
+		q->signalled_used_valid = o->signalled_used_valid;
+		if (q->ready && virtq_check(q, t->mem, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: queue %u: %s", t->name, i, why);
+			return -EINVAL;
+		}
+		q->stats = t->state.queues[i].stats;   /* counters stay this process's */
+	}
+	t->state.driver_features = in->driver_features;
+	t->state.device_features_sel = in->device_features_sel;
+	t->state.driver_features_sel = in->driver_features_sel;
+	t->state.queue_sel = in->queue_sel;
+	t->state.status = in->status;
+	t->state.interrupt_status = in->interrupt_status;
+	t->state.config_generation = in->config_generation;
+	t->state.shm_sel = in->shm_sel;
+	memcpy(t->state.queues, qs, sizeof(qs));
+	return 0;
 }

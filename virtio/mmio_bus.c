@@ -65,32 +65,32 @@ static void on_notify(int fd, uint32_t events, void *opaque)
 	}
 }
 
-int virtio_mmio_attach(struct virtio_mmio *t, struct vm *vm, uint64_t base, unsigned irq,
-		       char *err, size_t errlen)
+int virtio_mmio_attach(struct virtio_mmio *t, const struct vm_services *svc, uint64_t base,
+		       unsigned irq, char *err, size_t errlen)
 {
-	struct evloop *loop = vm_evloop(vm);
 	int r;
 
-	t->vm = vm;
+	t->svc = *svc;
+	t->attached = true;
 	t->base = base;
 	t->irq = irq;
 	snprintf(t->name, sizeof(t->name), "%s@0x%llx", t->ops->name, (unsigned long long)base);
 
-	r = vm_irqfd(vm, irq);
+	r = svc->irqfd(svc->vm, irq);
 	if (r < 0) {
 		snprintf(err, errlen, "%s: cannot wire IRQ %u: %s", t->name, irq, strerror(-r));
 		return r;
 	}
 	t->irq_fd = r;
 	for (unsigned q = 0; q < t->ops->nr_queues; q++) {
-		r = vm_ioeventfd(vm, base + VMMIO_QUEUE_NOTIFY, 4, true, q);
+		r = svc->ioeventfd(svc->vm, base + VMMIO_QUEUE_NOTIFY, 4, true, q);
 		if (r < 0) {
 			snprintf(err, errlen, "%s: cannot create the queue %u notify eventfd: %s",
 				 t->name, q, strerror(-r));
 			return r;
 		}
 		t->notify_fd[q] = r;
-		r = evloop_add(loop, t->notify_fd[q], EPOLLIN, on_notify, t);
+		r = svc->fd_add(svc->loop, t->notify_fd[q], EPOLLIN, on_notify, t);
 		if (r < 0) {
 			snprintf(err, errlen, "%s: cannot watch the queue %u notify eventfd: %s",
 				 t->name, q, strerror(-r));
@@ -102,7 +102,8 @@ int virtio_mmio_attach(struct virtio_mmio *t, struct vm *vm, uint64_t base, unsi
 	t->raise_irq = raise_irqfd;
 	t->kick = kick_eventfd;
 	virtio_mmio_unlock(t);
-	r = vm_bus_register(vm, BUS_MMIO, base, VIRTIO_MMIO_SIZE, &virtio_bus_ops, t, t->name);
+	r = svc->bus_register(svc->vm, BUS_MMIO, base, VIRTIO_MMIO_SIZE, &virtio_bus_ops, t,
+			      t->name);
 	if (r < 0) {
 		snprintf(err, errlen, "%s: cannot register MMIO window 0x%llx: %s", t->name,
 			 (unsigned long long)base, strerror(-r));
@@ -113,7 +114,7 @@ int virtio_mmio_attach(struct virtio_mmio *t, struct vm *vm, uint64_t base, unsi
 
 void virtio_mmio_detach(struct virtio_mmio *t)
 {
-	if (!t->vm)
+	if (!t->attached)
 		return;
 	virtio_mmio_lock(t);
 	t->raise_irq = NULL;
@@ -122,7 +123,7 @@ void virtio_mmio_detach(struct virtio_mmio *t)
 	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 		if (t->notify_fd[q] < 0)
 			continue;
-		evloop_del(vm_evloop(t->vm), t->notify_fd[q]);
+		t->svc.fd_del(t->svc.loop, t->notify_fd[q]);
 		close(t->notify_fd[q]);
 		t->notify_fd[q] = -1;
 	}
@@ -130,5 +131,5 @@ void virtio_mmio_detach(struct virtio_mmio *t)
 		close(t->irq_fd);
 		t->irq_fd = -1;
 	}
-	t->vm = NULL;
+	t->attached = false;
 }

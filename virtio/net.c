@@ -34,7 +34,7 @@
 struct virtio_net {
 	struct virtio_mmio t;
 	struct net_config cfg;
-	struct virtio_host host;
+	struct vm_services host;
 	int tap;
 	bool tap_watched;         /* fd added to the event loop */
 	bool tap_armed;           /* ... with EPOLLIN */
@@ -363,7 +363,46 @@ static void net_notify(void *dev, unsigned q)
 	}
 }
 
+/* ---- the device interface (lock held) ---- */
+
+static int net_quiesce(void *dev)
+{
+	(void)dev;   /* frames are moved synchronously; a frame read from the
+		      * tap and not yet delivered is dropped, as on a wire */
+	return 0;
+}
+
+static void net_metrics(void *dev, struct metric_sink *sink)
+{
+	static const struct virtio_net_stats none;
+	struct virtio_net *n = dev;
+	const struct virtio_net_stats *s = n ? &n->stats : &none;
+
+	sink->put(sink, "rx_bytes_count", s->rx_bytes);
+	sink->put(sink, "rx_packets_count", s->rx_packets);
+	sink->put(sink, "rx_count", s->rx_packets);
+	sink->put(sink, "rx_fails", s->rx_errors);
+	sink->put(sink, "rx_drops", s->rx_drops);
+	sink->put(sink, "no_rx_avail_buffer", s->rx_wait_buffers);
+	sink->put(sink, "tx_bytes_count", s->tx_bytes);
+	sink->put(sink, "tx_packets_count", s->tx_packets);
+	sink->put(sink, "tx_count", s->tx_packets);
+	sink->put(sink, "tx_fails", s->tx_errors);
+	sink->put(sink, "tx_drops", s->tx_drops);
+	sink->put(sink, "tx_malformed_frames", s->tx_oversized);
+}
+
+static void net_destroy(void *dev)
+{
+	virtio_net_destroy(dev);
+}
+
+/* The MAC and MTU are part of the configuration (and of the offered
+ * features the transport checks): the device has no state of its own. */
 static const struct virtio_dev_ops net_ops = {
+	.quiesce = net_quiesce,
+	.metrics = net_metrics,
+	.destroy = net_destroy,
 	.name = "virtio-net",
 	.device_id = VIRTIO_ID_NET,
 	.nr_queues = 2,
@@ -433,8 +472,20 @@ static int open_tap(const struct net_config *cfg, char *err, size_t errlen)
 	return fd;
 }
 
+static void net_device_metrics(void *transport, struct metric_sink *sink)
+{
+	virtio_device_metrics(&net_ops, transport, sink);
+}
+
+const struct device_ops virtio_device_ops_net = {
+	.kind = "virtio-net",
+	.metrics_section = "net",
+	.metrics = net_device_metrics,
+	VIRTIO_DEVICE_OPS_COMMON,
+};
+
 int virtio_net_create_fd(const struct net_config *cfg, int tap_fd, const struct guest_mem *mem,
-			 const struct virtio_host *host, struct virtio_net **out, char *err,
+			 const struct vm_services *host, struct virtio_net **out, char *err,
 			 size_t errlen)
 {
 	struct virtio_net *n = calloc(1, sizeof(*n));
@@ -480,7 +531,7 @@ int virtio_net_create_fd(const struct net_config *cfg, int tap_fd, const struct 
 }
 
 int virtio_net_create(const struct net_config *cfg, const struct guest_mem *mem,
-		      const struct virtio_host *host, struct virtio_net **out, char *err,
+		      const struct vm_services *host, struct virtio_net **out, char *err,
 		      size_t errlen)
 {
 	int fd = open_tap(cfg, err, errlen);

@@ -220,6 +220,17 @@ struct virtio_dev_ops {
 	void (*reset)(void *dev);
 	/* Queue q was notified (VMM thread). */
 	void (*notify)(void *dev, unsigned q);
+	/* --- the device interface (struct device_ops), lock held --- */
+	/* Finish in-flight work (answers reach the used ring). */
+	int (*quiesce)(void *dev);
+	/* Device state besides the transport (fixed size, may be 0). */
+	size_t state_size;
+	void (*save)(void *dev, void *buf);
+	/* Check and apply; nothing changes on error. */
+	int (*restore)(void *dev, const void *buf, char *err, size_t errlen);
+	void (*metrics)(void *dev, struct metric_sink *sink);
+	/* Free the device (called without the lock, after detach). */
+	void (*destroy)(void *dev);
 };
 
 /* Transport state: plain data for snapshots. */
@@ -251,7 +262,8 @@ struct virtio_mmio {
 	void *irq_opaque;
 	uint64_t irqs_raised;
 	/* glue (mmio_bus.c) */
-	struct vm *vm;
+	struct vm_services svc;
+	bool attached;
 	uint64_t base;
 	unsigned irq;
 	int irq_fd;
@@ -279,22 +291,68 @@ void virtio_mmio_config_changed(struct virtio_mmio *t);
 /* Device error: set DEVICE_NEEDS_RESET and tell the driver. */
 void virtio_mmio_needs_reset(struct virtio_mmio *t, const char *why);
 
-/* Host services a device needs (the event loop), as function pointers so
- * devices stay testable without the VMM runtime. */
-struct virtio_host {
-	struct evloop *loop;
-	int (*fd_add)(struct evloop *loop, int fd, uint32_t events, ev_handler fn, void *opaque);
-	int (*fd_mod)(struct evloop *loop, int fd, uint32_t events);
-	int (*fd_del)(struct evloop *loop, int fd);
-};
-
-/* Put the transport on the VMM: bus window [base, base+0x1000), an
+/* Put the transport on the VM: bus window [base, base+0x1000), an
  * ioeventfd per queue on the event loop, an irqfd on `irq`. */
-int virtio_mmio_attach(struct virtio_mmio *t, struct vm *vm, uint64_t base, unsigned irq,
-		       char *err, size_t errlen);
+int virtio_mmio_attach(struct virtio_mmio *t, const struct vm_services *svc, uint64_t base,
+		       unsigned irq, char *err, size_t errlen);
 /* Stop watching the notify eventfds and close the transport's fds (before
  * the device is destroyed; the bus window stays with the VM). */
 void virtio_mmio_detach(struct virtio_mmio *t);
+
+/* The transport's saved state (fixed layout, no pointers or counters). */
+struct virtq_saved {
+	uint16_t max_size, size;
+	uint8_t ready, event_idx, indirect, broken;
+	uint64_t desc_addr, avail_addr, used_addr;
+	uint16_t last_avail_idx, next_used_idx, signalled_used;
+	uint8_t signalled_used_valid, pad;
+};
+
+struct virtio_mmio_saved {
+	uint64_t device_features;     /* offered: must match on restore */
+	uint64_t driver_features;
+	uint32_t device_features_sel, driver_features_sel, queue_sel, status;
+	uint32_t interrupt_status, config_generation, shm_sel, nr_queues;
+	struct virtq_saved queues[VIRTIO_MAX_QUEUES];
+};
+
+/* Device reset (as a driver writing status 0), lock held. */
+void virtio_mmio_reset(struct virtio_mmio *t);
+/* Lock held by the caller for both. */
+void virtio_mmio_save(const struct virtio_mmio *t, struct virtio_mmio_saved *out);
+/* Check a saved state against this transport (same offered features and
+ * queue count; negotiated features offered; ready queues of a valid size
+ * whose rings lie in guest RAM) and apply it, deriving the ring pointers
+ * again. Nothing changes on error. */
+int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_saved *in, char *err,
+			size_t errlen);
+
+/* The device interface (struct device_ops) of a virtio-mmio device: the
+ * generic part in virtio/device.c, the device's own through its
+ * virtio_dev_ops. struct device.dev is the transport. */
+extern const struct device_ops virtio_device_ops_blk;
+extern const struct device_ops virtio_device_ops_net;
+#define VIRTIO_DEVICE_OPS_COMMON \
+	.reset = virtio_device_reset, .quiesce = virtio_device_quiesce, \
+	.state_size = virtio_device_state_size, .save = virtio_device_save, \
+	.restore = virtio_device_restore, .restored = virtio_device_restored, \
+	.destroy = virtio_device_destroy
+void virtio_device_reset(void *transport);
+int virtio_device_quiesce(void *transport);
+size_t virtio_device_state_size(void *transport);
+int virtio_device_save(void *transport, void *buf, size_t len);
+int virtio_device_restore(void *transport, const void *buf, size_t len, char *err, size_t errlen);
+void virtio_device_restored(void *transport);
+/* The device's counters and its queues' rejected chains; a NULL
+ * transport reports every counter of a device of `ops` as 0. */
+void virtio_device_metrics(const struct virtio_dev_ops *ops, void *transport,
+			   struct metric_sink *sink);
+void virtio_device_destroy(void *transport);
+/* The device behind a struct device of a virtio kind. */
+static inline void *virtio_device_of(const struct device *d)
+{
+	return ((struct virtio_mmio *)d->dev)->dev;
+}
 
 /* ------------------------------------------------------------------ */
 /* virtio-blk (blk.c)                                                  */
@@ -354,7 +412,7 @@ struct virtio_blk;
 /* Open the image per cfg (O_RDONLY if read-only) and build the device; the
  * transport is ready for virtio_mmio_attach(). err names the path. */
 int virtio_blk_create(const struct drive_config *cfg, const struct guest_mem *mem,
-		      const struct virtio_host *host, struct virtio_blk **out, char *err,
+		      const struct vm_services *host, struct virtio_blk **out, char *err,
 		      size_t errlen);
 void virtio_blk_destroy(struct virtio_blk *b);
 struct virtio_mmio *virtio_blk_transport(struct virtio_blk *b);
@@ -398,11 +456,11 @@ struct virtio_net;
 
 /* Open the tap by name and build the device. err names the tap. */
 int virtio_net_create(const struct net_config *cfg, const struct guest_mem *mem,
-		      const struct virtio_host *host, struct virtio_net **out, char *err,
+		      const struct vm_services *host, struct virtio_net **out, char *err,
 		      size_t errlen);
 /* Same, over an already open tap-like fd (tests; ownership passes). */
 int virtio_net_create_fd(const struct net_config *cfg, int tap_fd, const struct guest_mem *mem,
-			 const struct virtio_host *host, struct virtio_net **out, char *err,
+			 const struct vm_services *host, struct virtio_net **out, char *err,
 			 size_t errlen);
 void virtio_net_destroy(struct virtio_net *n);
 struct virtio_mmio *virtio_net_transport(struct virtio_net *n);
@@ -412,33 +470,18 @@ void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *out);
 /* ------------------------------------------------------------------ */
 /* Registration (devices.c)                                            */
 /* ------------------------------------------------------------------ */
-enum virtio_kind { VIRTIO_KIND_BLK = 0, VIRTIO_KIND_NET = 1 };
-
-struct virtio_device_info {
-	enum virtio_kind kind;
-	const char *id;           /* drive_id / iface_id */
-	uint64_t addr;            /* MMIO window base */
-	unsigned irq;             /* GSI */
-	struct virtio_mmio *transport; /* state for snapshots */
-};
-
-struct virtio_devices;
-
-/* Build every device of cfg: the root drive first (so it is /dev/vda), the
- * other drives in config order, then the network interfaces; device i sits
- * at VIRTIO_MMIO_BASE + i*0x1000 with IRQ VIRTIO_IRQ_BASE + i. Call after
- * guest memory and the event loop exist, before vCPUs run. On error nothing
- * is left behind and err names the drive/iface and path/tap. */
-int virtio_devices_create(struct vm *vm, const struct vm_config *cfg,
-			  struct virtio_devices **out, char *err, size_t errlen);
-void virtio_devices_destroy(struct virtio_devices *devs);
-unsigned virtio_devices_count(const struct virtio_devices *devs);
-int virtio_devices_info(const struct virtio_devices *devs, unsigned i,
-			struct virtio_device_info *out);
-/* Append " virtio_mmio.device=4K@0x...:N" for each device to cmdline
- * (NUL-terminated, capacity len). -ENOSPC if it does not fit. */
-int virtio_devices_cmdline(const struct virtio_devices *devs, char *cmdline, size_t len);
-struct virtio_blk *virtio_devices_blk(struct virtio_devices *devs, const char *drive_id);
-struct virtio_net *virtio_devices_net(struct virtio_devices *devs, const char *iface_id);
+/* Build every virtio device of cfg and append it to `list`: the root
+ * drive first (so it is /dev/vda), the other drives in config order, then
+ * the network interfaces; device i sits at VIRTIO_MMIO_BASE + i*0x1000 with
+ * IRQ VIRTIO_IRQ_BASE + i. Call after guest memory and the event loop
+ * exist, before vCPUs run. On error the devices added are destroyed and
+ * err names the drive/iface and path/tap. */
+int virtio_devices_create(const struct vm_services *svc, const struct vm_config *cfg,
+			  struct device_list *list, char *err, size_t errlen);
+/* The drive / network device with that id in list, or NULL. */
+struct virtio_blk *virtio_devices_blk(struct device_list *list, const char *drive_id);
+struct virtio_net *virtio_devices_net(struct device_list *list, const char *iface_id);
+/* Is d a virtio-mmio device (announced with virtio_mmio.device=)? */
+bool virtio_device_is(const struct device *d);
 
 #endif /* WISP_VIRTIO_H */

@@ -28,9 +28,7 @@
 #include "metrics.h"
 #include "vm.h"
 #include "vmm_ctl.h"
-#ifdef WISP_HAVE_VIRTIO
 #include "virtio.h"
-#endif
 
 #define KEY_MAX 160
 
@@ -48,7 +46,7 @@ static struct {
 	struct prev_value *prev;
 	size_t nprev, capprev;
 	uint64_t startup_us, startup_cpu_us;
-	uint64_t pause_us, resume_us;
+	uint64_t pause_us, resume_us, snap_create_us, snap_load_us;
 	uint64_t missed_lines, write_fails;
 	uint64_t drive_updates, drive_update_fails;
 } M = { .fd = -1, .timer_fd = -1 };
@@ -165,169 +163,86 @@ static void api_sections(json_t *root, struct vmm *vmm)
 	json_object_set_new(root, "patch_api_requests", patch);
 }
 
-#ifdef WISP_HAVE_VIRTIO
-/* Rejected chains, summed over the device's queues. */
-static void queue_stats(struct virtio_mmio *t, struct virtq_stats *out)
+/* ---------------- devices ----------------
+ * Each device reports named counters through a metric_sink; a device with
+ * an id (a drive, a NIC) gets its own section "<section>_<id>", and every
+ * kind's counters are summed into "<section>", which is always present. */
+
+#define SINK_MAX 48
+
+struct collect {
+	struct metric_sink sink;
+	unsigned n;
+	const char *names[SINK_MAX];
+	uint64_t values[SINK_MAX];
+};
+
+static void collect_put(struct metric_sink *sink, const char *name, uint64_t value)
 {
-	memset(out, 0, sizeof(*out));
-	virtio_mmio_lock(t);
-	for (unsigned q = 0; q < t->ops->nr_queues && q < VIRTIO_MAX_QUEUES; q++) {
-		const struct virtq_stats *s = &t->state.queues[q].stats;
+	struct collect *c = (struct collect *)sink;
 
-		out->bad_desc += s->bad_desc;
-		out->loops += s->loops;
-		out->out_of_ram += s->out_of_ram;
-		out->nested_indirect += s->nested_indirect;
-		out->bad_indirect += s->bad_indirect;
-		out->oversized += s->oversized;
-		out->bad_order += s->bad_order;
-		out->bad_avail += s->bad_avail;
-		out->bad_rings += s->bad_rings;
-	}
-	virtio_mmio_unlock(t);
-}
-
-static void add_queue_stats(struct virtq_stats *sum, const struct virtq_stats *s)
-{
-	const uint64_t *a = (const uint64_t *)s;
-	uint64_t *b = (uint64_t *)sum;
-
-	for (size_t i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
-		b[i] += a[i];
-}
-
-static void put_queue_stats(json_t *o, const char *sec, const struct virtq_stats *q)
-{
-	put_delta(o, sec, "queue_bad_desc", q->bad_desc);
-	put_delta(o, sec, "queue_loops", q->loops);
-	put_delta(o, sec, "queue_out_of_ram", q->out_of_ram);
-	put_delta(o, sec, "queue_nested_indirect", q->nested_indirect);
-	put_delta(o, sec, "queue_bad_indirect", q->bad_indirect);
-	put_delta(o, sec, "queue_oversized", q->oversized);
-	put_delta(o, sec, "queue_bad_order", q->bad_order);
-	put_delta(o, sec, "queue_bad_avail", q->bad_avail);
-	put_delta(o, sec, "queue_bad_rings", q->bad_rings);
-}
-
-static void put_blk(json_t *root, const char *sec, const struct virtio_blk_stats *s,
-		    const struct virtq_stats *q, bool aggregate)
-{
-	json_t *o = json_object();
-
-	put_delta(o, sec, "read_bytes", s->read_bytes);
-	put_delta(o, sec, "write_bytes", s->write_bytes);
-	put_delta(o, sec, "read_count", s->read_count);
-	put_delta(o, sec, "write_count", s->write_count);
-	put_delta(o, sec, "flush_count", s->flush_count);
-	put_delta(o, sec, "get_id_count", s->get_id_count);
-	put_delta(o, sec, "invalid_reqs_count", s->invalid_reqs + s->unsupported);
-	put_delta(o, sec, "execute_fails", s->io_errors);
-	if (aggregate) {
-		put_delta(o, sec, "update_count", M.drive_updates);
-		put_delta(o, sec, "update_fails", M.drive_update_fails);
-	}
-	put_queue_stats(o, sec, q);
-	json_object_set_new(root, sec, o);
-}
-
-static void put_net(json_t *root, const char *sec, const struct virtio_net_stats *s,
-		    const struct virtq_stats *q)
-{
-	json_t *o = json_object();
-
-	put_delta(o, sec, "rx_bytes_count", s->rx_bytes);
-	put_delta(o, sec, "rx_packets_count", s->rx_packets);
-	put_delta(o, sec, "rx_count", s->rx_packets);
-	put_delta(o, sec, "rx_fails", s->rx_errors);
-	put_delta(o, sec, "rx_drops", s->rx_drops);
-	put_delta(o, sec, "no_rx_avail_buffer", s->rx_wait_buffers);
-	put_delta(o, sec, "tx_bytes_count", s->tx_bytes);
-	put_delta(o, sec, "tx_packets_count", s->tx_packets);
-	put_delta(o, sec, "tx_count", s->tx_packets);
-	put_delta(o, sec, "tx_fails", s->tx_errors);
-	put_delta(o, sec, "tx_drops", s->tx_drops);
-	put_delta(o, sec, "tx_malformed_frames", s->tx_oversized);
-	put_queue_stats(o, sec, q);
-	json_object_set_new(root, sec, o);
-}
-
-static void device_sections(json_t *root, struct vmm *vmm)
-{
-	struct virtio_blk_stats bsum;
-	struct virtio_net_stats nsum;
-	struct virtq_stats bq, nq;
-	struct virtio_devices *devs = vmm->vm ? vmm->vm->virtio : NULL;
-	unsigned n = devs ? virtio_devices_count(devs) : 0;
-	char sec[KEY_MAX];
-
-	memset(&bsum, 0, sizeof(bsum));
-	memset(&nsum, 0, sizeof(nsum));
-	memset(&bq, 0, sizeof(bq));
-	memset(&nq, 0, sizeof(nq));
-	for (unsigned i = 0; i < n; i++) {
-		struct virtio_device_info info;
-		struct virtq_stats q;
-
-		if (virtio_devices_info(devs, i, &info) < 0)
-			continue;
-		queue_stats(info.transport, &q);
-		if (info.kind == VIRTIO_KIND_BLK) {
-			struct virtio_blk *b = virtio_devices_blk(devs, info.id);
-			struct virtio_blk_stats s;
-
-			if (!b)
-				continue;
-			virtio_blk_get_stats(b, &s);
-			snprintf(sec, sizeof(sec), "block_%s", info.id);
-			put_blk(root, sec, &s, &q, false);
-			bsum.read_bytes += s.read_bytes;
-			bsum.write_bytes += s.write_bytes;
-			bsum.read_count += s.read_count;
-			bsum.write_count += s.write_count;
-			bsum.flush_count += s.flush_count;
-			bsum.get_id_count += s.get_id_count;
-			bsum.invalid_reqs += s.invalid_reqs;
-			bsum.unsupported += s.unsupported;
-			bsum.io_errors += s.io_errors;
-			add_queue_stats(&bq, &q);
-		} else {
-			struct virtio_net *nd = virtio_devices_net(devs, info.id);
-			struct virtio_net_stats s;
-
-			if (!nd)
-				continue;
-			virtio_net_get_stats(nd, &s);
-			snprintf(sec, sizeof(sec), "net_%s", info.id);
-			put_net(root, sec, &s, &q);
-			nsum.rx_bytes += s.rx_bytes;
-			nsum.rx_packets += s.rx_packets;
-			nsum.rx_drops += s.rx_drops;
-			nsum.rx_errors += s.rx_errors;
-			nsum.rx_wait_buffers += s.rx_wait_buffers;
-			nsum.tx_bytes += s.tx_bytes;
-			nsum.tx_packets += s.tx_packets;
-			nsum.tx_drops += s.tx_drops;
-			nsum.tx_errors += s.tx_errors;
-			nsum.tx_oversized += s.tx_oversized;
-			add_queue_stats(&nq, &q);
+	for (unsigned i = 0; i < c->n; i++) {
+		if (strcmp(c->names[i], name) == 0) {
+			c->values[i] += value;
+			return;
 		}
 	}
-	put_blk(root, "block", &bsum, &bq, true);
-	put_net(root, "net", &nsum, &nq);
+	if (c->n < SINK_MAX) {
+		c->names[c->n] = name;
+		c->values[c->n++] = value;
+	}
 }
-#else
+
+static void put_collected(json_t *root, const char *sec, const struct collect *c)
+{
+	json_t *o = json_object();
+
+	for (unsigned i = 0; i < c->n; i++)
+		put_delta(o, sec, c->names[i], c->values[i]);
+	json_object_set_new(root, sec, o);
+}
+
+/* The device kinds that have metrics sections. */
+static const struct device_ops *const metric_kinds[] = {
+	&serial_device_ops, &i8042_device_ops, &virtio_device_ops_blk, &virtio_device_ops_net,
+};
+
 static void device_sections(json_t *root, struct vmm *vmm)
 {
-	(void)root;
-	(void)vmm;
+	struct device_list *list = vmm->vm ? &vmm->vm->devices : NULL;
+	char sec[KEY_MAX];
+
+	for (size_t k = 0; k < sizeof(metric_kinds) / sizeof(metric_kinds[0]); k++) {
+		const struct device_ops *ops = metric_kinds[k];
+		struct collect sum = { .sink.put = collect_put };
+
+		ops->metrics(NULL, &sum.sink);   /* every key, even without a device */
+		for (unsigned i = 0; list && i < list->nr; i++) {
+			const struct device *d = &list->devs[i];
+			struct collect one = { .sink.put = collect_put };
+
+			if (d->ops != ops)
+				continue;
+			ops->metrics(d->dev, &one.sink);
+			for (unsigned j = 0; j < one.n; j++)
+				collect_put(&sum.sink, one.names[j], one.values[j]);
+			if (d->id[0]) {
+				snprintf(sec, sizeof(sec), "%s_%s", ops->metrics_section, d->id);
+				put_collected(root, sec, &one);
+			}
+		}
+		if (ops == &virtio_device_ops_blk) {
+			collect_put(&sum.sink, "update_count", M.drive_updates);
+			collect_put(&sum.sink, "update_fails", M.drive_update_fails);
+		}
+		put_collected(root, ops->metrics_section, &sum);
+	}
 }
-#endif
 
 static void vm_sections(json_t *root, struct vmm *vmm)
 {
 	uint64_t io = 0, mmio = 0, hlt = 0, other = 0;
-	struct serial_stats ss = { 0, 0, 0 };
-	json_t *vcpu = json_object(), *uart = json_object();
+	json_t *vcpu = json_object();
 
 	if (vmm->vm) {
 		for (unsigned i = 0; i < vmm->vm->nr_vcpus; i++) {
@@ -336,8 +251,6 @@ static void vm_sections(json_t *root, struct vmm *vmm)
 			hlt += vmm->vm->vcpus[i].exits_hlt;
 			other += vmm->vm->vcpus[i].exits_other;
 		}
-		if (vmm->vm->serial)
-			serial_get_stats(vmm->vm->serial, &ss);
 	}
 	put_delta(vcpu, "vcpu", "exit_io", io);
 	put_delta(vcpu, "vcpu", "exit_mmio", mmio);
@@ -345,14 +258,6 @@ static void vm_sections(json_t *root, struct vmm *vmm)
 	put_delta(vcpu, "vcpu", "exit_other", other);
 	put_abs(vcpu, "failures", 0);
 	json_object_set_new(root, "vcpu", vcpu);
-
-	put_delta(uart, "uart", "read_count", ss.rx_bytes);
-	put_delta(uart, "uart", "write_count", ss.tx_bytes);
-	put_delta(uart, "uart", "error_count", ss.tx_errors);
-	put_abs(uart, "missed_read_count", 0);
-	put_abs(uart, "missed_write_count", 0);
-	put_abs(uart, "flush_count", 0);
-	json_object_set_new(root, "uart", uart);
 }
 
 static void misc_sections(json_t *root)
@@ -371,6 +276,10 @@ static void misc_sections(json_t *root)
 
 	put_abs(lat, "vmm_pause_vm", M.pause_us);
 	put_abs(lat, "vmm_resume_vm", M.resume_us);
+	put_abs(lat, "full_create_snapshot", M.snap_create_us);
+	put_abs(lat, "vmm_full_create_snapshot", M.snap_create_us);
+	put_abs(lat, "load_snapshot", M.snap_load_us);
+	put_abs(lat, "vmm_load_snapshot", M.snap_load_us);
 	json_object_set_new(root, "latencies_us", lat);
 }
 
@@ -544,6 +453,16 @@ void metrics_set_pause_us(uint64_t us)
 void metrics_set_resume_us(uint64_t us)
 {
 	M.resume_us = us;
+}
+
+void metrics_set_snapshot_create_us(uint64_t us)
+{
+	M.snap_create_us = us;
+}
+
+void metrics_set_snapshot_load_us(uint64_t us)
+{
+	M.snap_load_us = us;
 }
 
 void metrics_count_drive_update(bool ok)

@@ -270,6 +270,21 @@ static void *vcpu_thread(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&vcpu->lock);
+		if (vcpu->pause_requested && !vcpu->stop_requested && vcpu->io_pending) {
+			/* The last exit was port or MMIO I/O: KVM finishes that
+			 * instruction (stores a read's value, advances RIP) on
+			 * the next KVM_RUN. Do it now, without running guest
+			 * code (immediate_exit), so the state a snapshot saves
+			 * is between two instructions. */
+			pthread_mutex_unlock(&vcpu->lock);
+			__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+			if (ioctl(vcpu->fd, KVM_RUN, 0) < 0 && errno != EINTR && errno != EAGAIN)
+				log_warn("vCPU %u: completing I/O before pausing: %s", vcpu->id,
+					 strerror(errno));
+			vcpu->run->immediate_exit = 0;
+			vcpu->io_pending = false;
+			continue;
+		}
 		while (vcpu->pause_requested && !vcpu->stop_requested) {
 			vcpu->state = VCPU_PAUSED;
 			pthread_cond_broadcast(&vcpu->cond);
@@ -283,6 +298,7 @@ static void *vcpu_thread(void *arg)
 		pthread_mutex_unlock(&vcpu->lock);
 
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			vcpu->io_pending = false;   /* KVM_RUN completed it before returning */
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
 				continue;
@@ -291,6 +307,8 @@ static void *vcpu_thread(void *arg)
 			vm_request_exit(vcpu->vm, WISP_EXIT_ERROR);
 			break;
 		}
+		vcpu->io_pending = vcpu->run->exit_reason == KVM_EXIT_IO ||
+				   vcpu->run->exit_reason == KVM_EXIT_MMIO;
 		if (!handle_exit(vcpu))
 			break;
 	}

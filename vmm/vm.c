@@ -19,18 +19,13 @@
 
 #include "boot.h"
 #include "vm.h"
-#ifdef WISP_HAVE_VIRTIO
 #include "virtio.h"
-#endif
 
 #define KVM_TSS_ADDRESS      0xfffbd000ULL
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
 #define VM_PAUSE_TIMEOUT_S    5
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
-
-const struct guest_mem *vm_guest_mem(struct vm *vm) { return &vm->mem; }
-struct evloop *vm_evloop(struct vm *vm) { return vm->loop; }
 
 int vm_irqfd(struct vm *vm, unsigned gsi)
 {
@@ -107,6 +102,29 @@ void vm_log_unknown(struct vm *vm, enum bus_kind kind, uint64_t addr, unsigned l
 			  write ? "" : ", reads as all-ones");
 }
 
+/* ---------------- services for devices ---------------- */
+static int svc_bus_register(void *vm, enum bus_kind kind, uint64_t base, uint64_t size,
+			    const struct bus_ops *ops, void *opaque, const char *name)
+{
+	return vm_bus_register(vm, kind, base, size, ops, opaque, name);
+}
+
+static int svc_irqfd(void *vm, unsigned gsi)
+{
+	return vm_irqfd(vm, gsi);
+}
+
+static int svc_ioeventfd(void *vm, uint64_t addr, unsigned len, bool match_data,
+			 uint64_t datamatch)
+{
+	return vm_ioeventfd(vm, addr, len, match_data, datamatch);
+}
+
+static void svc_request_exit(void *vm, int code)
+{
+	vm_request_exit(vm, code);
+}
+
 /* ---------------- memory ---------------- */
 static int setup_memory(struct vm *vm, char *err, size_t errlen)
 {
@@ -115,11 +133,27 @@ static int setup_memory(struct vm *vm, char *err, size_t errlen)
 	struct guest_region layout[2];
 	unsigned n = guest_mem_layout(size, layout);
 
+	uint64_t file_off = 0;
+
 	for (unsigned i = 0; i < n; i++) {
 		int flags = MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE;
 		struct kvm_userspace_memory_region r = { 0 };
 		void *p;
 
+		if (vm->opts.mem_fd >= 0) {
+			/* A snapshot's memory file: private, copy-on-write
+			 * mapping; pages come from the page cache on first
+			 * touch and are shared by every VM restored from it. */
+			p = mmap(NULL, layout[i].size, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_NORESERVE, vm->opts.mem_fd, (off_t)file_off);
+			file_off += layout[i].size;
+			if (p == MAP_FAILED) {
+				ERR("cannot map the memory file (region %u, %llu MiB): %s", i,
+				    (unsigned long long)(layout[i].size >> 20), strerror(errno));
+				return -errno;
+			}
+			goto mapped;
+		}
 		if (mc->huge_pages == HUGE_PAGES_2M)
 			flags |= MAP_HUGETLB | (21 << MAP_HUGE_SHIFT);
 		p = mmap(NULL, layout[i].size, PROT_READ | PROT_WRITE, flags, -1, 0);
@@ -130,6 +164,7 @@ static int setup_memory(struct vm *vm, char *err, size_t errlen)
 		}
 		if (mc->huge_pages == HUGE_PAGES_TRANSPARENT)
 			madvise(p, layout[i].size, MADV_HUGEPAGE);
+mapped:
 		vm->mem.regions[i] = layout[i];
 		vm->mem.regions[i].hva = p;
 		vm->mem.nr_regions = i + 1;
@@ -209,15 +244,13 @@ static int build_cmdline(struct vm *vm, struct cmdline *cl, char *err, size_t er
 		    cmdline_add_root(cl, 0, d->partuuid[0] ? d->partuuid : NULL, d->is_read_only) < 0)
 			goto too_long;
 	}
-#ifdef WISP_HAVE_VIRTIO
-	for (unsigned i = 0; i < virtio_devices_count(vm->virtio); i++) {
-		struct virtio_device_info info;
+	for (unsigned i = 0; i < vm->devices.nr; i++) {
+		const struct device *d = &vm->devices.devs[i];
 
-		if (virtio_devices_info(vm->virtio, i, &info) < 0 ||
-		    cmdline_add_virtio_mmio(cl, info.addr, VIRTIO_MMIO_SIZE, info.irq) < 0)
+		if (virtio_device_is(d) &&
+		    cmdline_add_virtio_mmio(cl, d->mmio_base, VIRTIO_MMIO_SIZE, d->irq) < 0)
 			goto too_long;
 	}
-#endif
 	return 0;
 too_long:
 	ERR("boot-source.boot_args: the kernel command line is longer than %d bytes", VM_CMDLINE_MAX - 1);
@@ -300,7 +333,7 @@ static int load_boot_image(struct vm *vm, struct kernel_info *ki, char *err, siz
 	return 0;
 }
 
-static struct kvm_cpuid2 *supported_cpuid(struct vm *vm)
+struct kvm_cpuid2 *vm_supported_cpuid(struct vm *vm)
 {
 	for (unsigned nent = 128; nent <= 4096; nent *= 2) {
 		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
@@ -319,9 +352,22 @@ static struct kvm_cpuid2 *supported_cpuid(struct vm *vm)
 	return NULL;
 }
 
-static int setup_vcpus(struct vm *vm, const struct kernel_info *ki, char *err, size_t errlen)
+static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 {
-	struct kvm_cpuid2 *cpuid = supported_cpuid(vm);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		int r = vcpu_create(vm, i, &vm->vcpus[i]);
+
+		if (r < 0) {
+			ERR("cannot create vCPU %u (%s); see the log", i, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int boot_vcpus(struct vm *vm, const struct kernel_info *ki, char *err, size_t errlen)
+{
+	struct kvm_cpuid2 *cpuid = vm_supported_cpuid(vm);
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	int r = 0;
@@ -331,11 +377,9 @@ static int setup_vcpus(struct vm *vm, const struct kernel_info *ki, char *err, s
 		return -EIO;
 	}
 	for (unsigned i = 0; i < vm->nr_vcpus && r == 0; i++) {
-		r = vcpu_create(vm, i, &vm->vcpus[i]);
-		if (r == 0)
-			r = vcpu_configure(&vm->vcpus[i], cpuid);
+		r = vcpu_configure(&vm->vcpus[i], cpuid);
 		if (r < 0)
-			ERR("cannot create vCPU %u (%s); see the log", i, strerror(-r));
+			ERR("cannot configure vCPU %u (%s); see the log", i, strerror(-r));
 	}
 	free(cpuid);
 	if (r < 0)
@@ -396,38 +440,36 @@ static int create_kvm_vm(struct vm *vm, char *err, size_t errlen)
 
 static int create_devices(struct vm *vm, char *err, size_t errlen)
 {
-	vm->serial = serial_create(vm, vm->opts.console_in, vm->opts.console_out);
-	if (!vm->serial) {
-		ERR("cannot create the serial console (see the log)");
-		return -EIO;
-	}
-	vm->i8042 = i8042_create(vm);
-	if (!vm->i8042) {
-		ERR("cannot create the i8042 controller (see the log)");
-		return -EIO;
-	}
-	if (vm->opts.boot_timer) {
-		vm->boot_timer = boot_timer_create(vm, vm->opts.start_us, vm->opts.start_cpu_us);
-		if (!vm->boot_timer) {
-			ERR("cannot create the boot timer (see the log)");
-			return -EIO;
-		}
-	}
-#ifdef WISP_HAVE_VIRTIO
-	{
-		int r = virtio_devices_create(vm, &vm->cfg, &vm->virtio, err, errlen);
+	struct device d;
+	int r;
 
-		if (r < 0)
-			return r;
+	vm->svc = (struct vm_services){
+		.vm = vm, .mem = &vm->mem, .loop = vm->loop,
+		.bus_register = svc_bus_register, .irqfd = svc_irqfd, .ioeventfd = svc_ioeventfd,
+		.fd_add = evloop_add, .fd_mod = evloop_mod, .fd_del = evloop_del,
+		.request_exit = svc_request_exit,
+	};
+	r = serial_create(&vm->svc, vm->opts.console_in, vm->opts.console_out, &d, err, errlen);
+	if (r == 0)
+		r = device_list_add(&vm->devices, &d);
+	if (r == 0)
+		r = i8042_create(&vm->svc, &d, err, errlen);
+	if (r == 0)
+		r = device_list_add(&vm->devices, &d);
+	if (r == 0 && vm->opts.boot_timer) {
+		r = boot_timer_create(&vm->svc, vm->opts.start_us, vm->opts.start_cpu_us, &d, err,
+				      errlen);
+		if (r == 0)
+			r = device_list_add(&vm->devices, &d);
 	}
-#endif
-	return 0;
+	if (r == 0)
+		r = virtio_devices_create(&vm->svc, &vm->cfg, &vm->devices, err, errlen);
+	return r;
 }
 
-int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options *opts,
-	     struct evloop *loop, char *err, size_t errlen)
+int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_options *opts,
+	      struct evloop *loop, char *err, size_t errlen)
 {
-	struct kernel_info ki;
 	int r;
 
 	memset(vm, 0, sizeof(*vm));
@@ -447,29 +489,52 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options
 		ERR("eventfd: %s", strerror(errno));
 		return -errno;
 	}
-	if (!cfg->boot.set || !cfg->boot.kernel_image_path[0]) {
-		ERR("boot-source: no kernel_image_path configured");
-		r = -EINVAL;
-		goto fail;
-	}
 	r = create_kvm_vm(vm, err, errlen);
 	if (r == 0)
 		r = setup_memory(vm, err, errlen);
 	if (r == 0)
 		r = create_devices(vm, err, errlen);
 	if (r == 0)
-		r = load_boot_image(vm, &ki, err, errlen);
-	if (r == 0)
-		r = setup_vcpus(vm, &ki, err, errlen);
+		r = create_vcpus(vm, err, errlen);
 	if (r < 0)
-		goto fail;
-	return 0;
-fail:
-	vm_destroy(vm);
+		vm_destroy(vm);
 	return r;
 }
 
-int vm_start(struct vm *vm)
+int vm_boot(struct vm *vm, char *err, size_t errlen)
+{
+	struct kernel_info ki;
+	int r;
+
+	if (!vm->cfg.boot.set || !vm->cfg.boot.kernel_image_path[0]) {
+		ERR("boot-source: no kernel_image_path configured");
+		return -EINVAL;
+	}
+	r = load_boot_image(vm, &ki, err, errlen);
+	if (r == 0)
+		r = boot_vcpus(vm, &ki, err, errlen);
+	return r;
+}
+
+int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options *opts,
+	     struct evloop *loop, char *err, size_t errlen)
+{
+	int r;
+
+	if (!cfg->boot.set || !cfg->boot.kernel_image_path[0]) {
+		ERR("boot-source: no kernel_image_path configured");
+		return -EINVAL;
+	}
+	r = vm_create(vm, cfg, opts, loop, err, errlen);
+	if (r < 0)
+		return r;
+	r = vm_boot(vm, err, errlen);
+	if (r < 0)
+		vm_destroy(vm);
+	return r;
+}
+
+int vm_start(struct vm *vm, bool paused)
 {
 	/* The vCPU threads start parked: none enters KVM_RUN before
 	 * opts.vcpus_created has run (the VMM thread's seccomp filter). */
@@ -485,6 +550,20 @@ int vm_start(struct vm *vm)
 	}
 	if (vm->opts.vcpus_created)
 		vm->opts.vcpus_created(vm->opts.hook_arg);
+	if (paused) {
+		/* Stay parked until PATCH /vm Resumed; wait until each vCPU
+		 * thread is (so a snapshot of it is consistent). */
+		for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+			struct vcpu *v = &vm->vcpus[i];
+
+			pthread_mutex_lock(&v->lock);
+			while (v->state != VCPU_PAUSED && v->state != VCPU_EXITED)
+				pthread_cond_wait(&v->cond, &v->lock);
+			pthread_mutex_unlock(&v->lock);
+		}
+		vm->state = VM_PAUSED;
+		return 0;
+	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
@@ -582,16 +661,7 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
 		if (vm->vcpus[i].fd >= 0)
 			vcpu_destroy(&vm->vcpus[i]);
-#ifdef WISP_HAVE_VIRTIO
-	virtio_devices_destroy(vm->virtio);
-	vm->virtio = NULL;
-#endif
-	boot_timer_destroy(vm->boot_timer);
-	i8042_destroy(vm->i8042);
-	serial_destroy(vm->serial);
-	vm->boot_timer = NULL;
-	vm->i8042 = NULL;
-	vm->serial = NULL;
+	device_list_destroy(&vm->devices);
 	for (unsigned i = 0; i < vm->mem.nr_regions; i++)
 		munmap(vm->mem.regions[i].hva, vm->mem.regions[i].size);
 	vm->mem.nr_regions = 0;

@@ -69,6 +69,7 @@ struct vcpu {
 	bool pause_requested;     /* under lock */
 	bool stop_requested;      /* under lock */
 	enum vcpu_state state;    /* under lock */
+	bool io_pending;          /* vCPU thread: last exit was I/O not yet completed */
 	_Atomic uint64_t exits_io, exits_mmio, exits_hlt, exits_other;
 };
 
@@ -81,28 +82,6 @@ void vcpu_destroy(struct vcpu *vcpu);
 /* Signal number used to kick vCPUs out of KVM_RUN. */
 int vcpu_kick_signal(void);
 int vcpu_signals_init(void);
-
-/* ---------------- legacy devices ---------------- */
-struct serial;
-struct serial *serial_create(struct vm *vm, int in_fd, int out_fd);
-/* Output-only console? in_fd < 0 disables input. */
-void serial_destroy(struct serial *s);
-struct serial_stats {
-	uint64_t tx_bytes, rx_bytes, tx_errors;
-};
-/* Counters since creation (for metrics); any thread. */
-void serial_get_stats(struct serial *s, struct serial_stats *out);
-
-struct i8042;
-struct i8042 *i8042_create(struct vm *vm);
-/* Queue the Ctrl-Alt-Del key sequence and raise IRQ 1. */
-int i8042_send_ctrl_alt_del(struct i8042 *k);
-void i8042_destroy(struct i8042 *k);
-
-struct boot_timer;
-/* Registers the boot timer on the first MMIO page; t0 wall/cpu in us. */
-struct boot_timer *boot_timer_create(struct vm *vm, uint64_t start_us, uint64_t start_cpu_us);
-void boot_timer_destroy(struct boot_timer *t);
 
 /* ---------------- the VM ---------------- */
 enum vm_run_state { VM_NOT_STARTED, VM_RUNNING, VM_PAUSED, VM_STOPPED };
@@ -118,9 +97,10 @@ struct vm_options {
 	void (*vcpu_thread_init)(void *arg);
 	void (*vcpus_created)(void *arg);
 	void *hook_arg;
+	/* Guest RAM: anonymous memory (mem_fd < 0), or a snapshot's memory
+	 * file mapped MAP_PRIVATE (regions back to back from offset 0). */
+	int mem_fd;
 };
-
-struct virtio_devices;
 
 struct vm {
 	struct kvm_sys kvm;
@@ -132,10 +112,8 @@ struct vm {
 	struct bus pio, mmio;
 	unsigned nr_vcpus;
 	struct vcpu vcpus[VM_MAX_VCPUS];
-	struct serial *serial;
-	struct i8042 *i8042;
-	struct boot_timer *boot_timer;
-	struct virtio_devices *virtio;
+	struct vm_services svc;       /* what devices get */
+	struct device_list devices;   /* serial, i8042, [boot timer], virtio */
 	int exit_efd;                 /* written when the VM must stop */
 	_Atomic int exit_code;        /* -1 until set; first setter wins */
 	_Atomic enum vm_run_state state;
@@ -145,12 +123,21 @@ struct vm {
 	unsigned nr_unknown_seen;
 };
 
-/* Create KVM VM, memory, legacy devices, virtio devices, load the kernel and
- * boot structures, create and configure vCPUs. On failure a message is
- * written to err and everything created is torn down. */
+/* Building a VM: vm_create() makes the KVM VM, guest memory, the devices
+ * and the vCPUs; then either vm_boot() loads the kernel, writes the boot
+ * structures and sets the boot registers, or a snapshot restore
+ * (persist.c) gives every part its saved state. On failure err says why
+ * and everything created is torn down (vm_destroy). */
+int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_options *opts,
+	      struct evloop *loop, char *err, size_t errlen);
+int vm_boot(struct vm *vm, char *err, size_t errlen);
+/* vm_create() + vm_boot(). */
 int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options *opts,
 	     struct evloop *loop, char *err, size_t errlen);
-int vm_start(struct vm *vm);
+/* KVM's supported CPUID (malloc'd) or NULL. */
+struct kvm_cpuid2 *vm_supported_cpuid(struct vm *vm);
+/* Start the vCPU threads: running, or parked (state VM_PAUSED). */
+int vm_start(struct vm *vm, bool paused);
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
 /* Ask every vCPU to leave KVM_RUN for good and join the threads. */
@@ -158,6 +145,11 @@ void vm_stop(struct vm *vm);
 void vm_destroy(struct vm *vm);
 /* Called from any thread: record why the VM ends and wake the VMM thread. */
 void vm_request_exit(struct vm *vm, int code);
+/* Services for devices (vm.c, bus.c); `struct vm_services` wraps them. */
+int vm_bus_register(struct vm *vm, enum bus_kind kind, uint64_t base, uint64_t size,
+		    const struct bus_ops *ops, void *opaque, const char *name);
+int vm_irqfd(struct vm *vm, unsigned gsi);
+int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, bool match_data, uint64_t datamatch);
 /* Log an access nobody handles (once per address, at debug). */
 void vm_log_unknown(struct vm *vm, enum bus_kind kind, uint64_t addr, unsigned len, bool write);
 

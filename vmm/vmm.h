@@ -204,20 +204,112 @@ struct bus_ops {
 
 enum bus_kind { BUS_PIO = 0, BUS_MMIO = 1 };
 
-struct vm;
-
-int vm_bus_register(struct vm *vm, enum bus_kind kind, uint64_t base, uint64_t size,
-		    const struct bus_ops *ops, void *opaque, const char *name);
+/* ------------------------------------------------------------------ */
+/* Services: everything a device may ask of the VM                      */
+/* ------------------------------------------------------------------ */
+/* Devices reach the VM only through this struct (function pointers, so
+ * device code links and is unit-tested without the VMM runtime). `vm` is
+ * opaque to devices and passed back to every call. Calls that take `vm`
+ * may run on any thread unless noted. */
+struct vm_services {
+	void *vm;
+	const struct guest_mem *mem;
+	struct evloop *loop;
+	/* Register a PIO or MMIO window (device creation, VMM thread). */
+	int (*bus_register)(void *vm, enum bus_kind kind, uint64_t base, uint64_t size,
+			    const struct bus_ops *ops, void *opaque, const char *name);
+	/* An eventfd wired to GSI `gsi` with KVM_IRQFD; writing 1 raises it. */
+	int (*irqfd)(void *vm, unsigned gsi);
+	/* An eventfd KVM signals when the guest writes `datamatch` (if
+	 * match_data) as a `len`-byte value to MMIO address `addr`. */
+	int (*ioeventfd)(void *vm, uint64_t addr, unsigned len, bool match_data,
+			 uint64_t datamatch);
+	/* The VMM thread's event loop (evloop_add/_mod/_del). */
+	int (*fd_add)(struct evloop *loop, int fd, uint32_t events, ev_handler fn, void *opaque);
+	int (*fd_mod)(struct evloop *loop, int fd, uint32_t events);
+	int (*fd_del)(struct evloop *loop, int fd);
+	/* The guest asked to end the VM (reset, shutdown): exit with code. */
+	void (*request_exit)(void *vm, int code);
+};
 
 /* ------------------------------------------------------------------ */
-/* Services for devices                                                */
+/* Devices: one shape for every device (vmm/device.c)                   */
 /* ------------------------------------------------------------------ */
-const struct guest_mem *vm_guest_mem(struct vm *vm);
-struct evloop *vm_evloop(struct vm *vm);
-/* An eventfd wired to GSI `gsi` with KVM_IRQFD; writing 1 raises it (edge). */
-int vm_irqfd(struct vm *vm, unsigned gsi);
-/* An eventfd signalled by KVM when the guest writes `datamatch` (if
- * match_data) as a `len`-byte value to MMIO address `addr`. */
-int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, bool match_data, uint64_t datamatch);
+/* A device's metrics: it names each counter it has (totals since it was
+ * created); the VMM turns them into Firecracker's metrics sections. */
+struct metric_sink {
+	void (*put)(struct metric_sink *sink, const char *name, uint64_t value);
+};
+
+/* What every device implements. A device is created from its
+ * configuration by its own create function (which registers its bus
+ * window, irqfd and event-loop fds through struct vm_services) and then
+ * either runs from reset state (boot) or is given saved state (restore).
+ * All operations run on the VMM thread; save/restore/quiesce only while
+ * the vCPUs are paused or not yet started. */
+struct device_ops {
+	const char *kind;            /* "serial", "i8042", "boot-timer", "virtio-blk"... */
+	const char *metrics_section; /* "uart", "i8042", "block", "net"; NULL: none */
+	/* Back to power-on state (nothing in flight afterwards). */
+	void (*reset)(void *dev);
+	/* Finish (or cancel) in-flight work so that the saved state is
+	 * complete. 0 or -errno. */
+	int (*quiesce)(void *dev);
+	/* Bytes of saved state (a fixed-layout plain struct of the device:
+	 * guest-visible registers, no fds, pointers or counters). */
+	size_t (*state_size)(void *dev);
+	int (*save)(void *dev, void *buf, size_t len);
+	/* Check a saved state against this device (created from the same
+	 * configuration) and apply it, or change nothing and explain in err. */
+	int (*restore)(void *dev, const void *buf, size_t len, char *err, size_t errlen);
+	/* Second half of a restore (optional), once every device and the VM's
+	 * interrupt controllers hold their saved state: raise pending
+	 * interrupts again and restart I/O (tap polling, queued requests). */
+	void (*restored)(void *dev);
+	/* Report counters (optional). dev NULL: report every counter a device
+	 * of this kind has, as 0 (so a metrics section always has its keys). */
+	void (*metrics)(void *dev, struct metric_sink *sink);
+	void (*destroy)(void *dev);
+};
+
+#define DEVICE_MAX 24   /* serial, i8042, boot timer and up to 19 virtio devices */
+
+struct device {
+	const struct device_ops *ops;
+	void *dev;
+	char id[VM_ID_MAX + 1];      /* drive_id / iface_id; "" for legacy devices */
+	uint64_t mmio_base;          /* MMIO window (0 for port I/O devices) */
+	unsigned irq;
+};
+
+struct device_list {
+	unsigned nr;
+	struct device devs[DEVICE_MAX];
+};
+
+/* Append a device; -ENOSPC when full. */
+int device_list_add(struct device_list *l, const struct device *d);
+/* The first device of `kind` with `id` (NULL id: any), or NULL. */
+struct device *device_list_find(struct device_list *l, const char *kind, const char *id);
+/* Destroy every device, last first, and empty the list. */
+void device_list_destroy(struct device_list *l);
+
+/* ------------------------------------------------------------------ */
+/* Legacy devices (vmm/devices/)                                        */
+/* ------------------------------------------------------------------ */
+extern const struct device_ops serial_device_ops, i8042_device_ops, boot_timer_device_ops;
+/* 16550A UART at 0x3f8, IRQ 4: guest output to out_fd, input from in_fd
+ * (-1: none). */
+int serial_create(const struct vm_services *svc, int in_fd, int out_fd, struct device *out,
+		  char *err, size_t errlen);
+/* i8042 at 0x60/0x64, IRQ 1; 0xfe resets (request_exit(0)). */
+int i8042_create(const struct vm_services *svc, struct device *out, char *err, size_t errlen);
+/* Queue the Ctrl-Alt-Del key sequence and raise IRQ 1 (dev->dev of an
+ * "i8042" device). -EBUSY if its buffer is full. */
+int i8042_send_ctrl_alt_del(void *i8042);
+/* Boot timer on the first MMIO page: logs Guest-boot-time when the guest
+ * writes 123; t0 wall/cpu in us. */
+int boot_timer_create(const struct vm_services *svc, uint64_t start_us, uint64_t start_cpu_us,
+		      struct device *out, char *err, size_t errlen);
 
 #endif /* WISP_VMM_H */

@@ -14,11 +14,10 @@
 
 #include "api.h"
 #include "metrics.h"
+#include "persist.h"
 #include "vm.h"
 #include "vmm_ctl.h"
-#ifdef WISP_HAVE_VIRTIO
 #include "virtio.h"
-#endif
 
 #define NOT_AFTER_BOOT "The requested operation is not supported after starting the microVM."
 #define NOT_BEFORE_BOOT "The requested operation is not supported before starting the microVM."
@@ -97,9 +96,8 @@ static void patch_drive(struct vmm *vmm, const struct api_drive_patch *p, struct
 		api_response_no_content(resp);
 		return;
 	}
-#ifdef WISP_HAVE_VIRTIO
 	{
-		struct virtio_blk *b = virtio_devices_blk(vmm->vm->virtio, p->drive_id);
+		struct virtio_blk *b = virtio_devices_blk(&vmm->vm->devices, p->drive_id);
 		char err[1024];
 		int vidx;
 
@@ -121,9 +119,6 @@ static void patch_drive(struct vmm *vmm, const struct api_drive_patch *p, struct
 				 sizeof(vmm->vm->cfg.drives[vidx].path_on_host), "%s", p->path_on_host);
 		api_response_no_content(resp);
 	}
-#else
-	api_response_fault(resp, "drives: this wisp is built without virtio devices");
-#endif
 }
 
 static void action(struct vmm *vmm, enum api_action a, struct api_response *resp)
@@ -152,7 +147,7 @@ static void action(struct vmm *vmm, enum api_action a, struct api_response *resp
 			api_response_fault(resp, NOT_BEFORE_BOOT);
 			return;
 		}
-		if (i8042_send_ctrl_alt_del(vmm->vm->i8042) < 0) {
+		if (i8042_send_ctrl_alt_del(device_list_find(&vmm->vm->devices, "i8042", NULL)->dev) < 0) {
 			api_response_fault(resp, "SendCtrlAltDel: the i8042 buffer is full");
 			return;
 		}
@@ -205,6 +200,54 @@ static void patch_vm(struct vmm *vmm, enum api_vm_state st, struct api_response 
 	api_response_no_content(resp);
 }
 
+static void snapshot_create(struct vmm *vmm, const struct api_snapshot_create *c,
+			    struct api_response *resp)
+{
+	struct snapshot_times t;
+	char err[1200];
+
+	if (!vmm->vm) {
+		api_response_fault(resp, NOT_BEFORE_BOOT);
+		return;
+	}
+	if (c->type == API_SNAPSHOT_DIFF) {
+		api_response_fault(resp, "Create snapshot error: snapshot_type: Diff snapshots are "
+				   "not supported by this wisp yet (use Full)");
+		return;
+	}
+	if (vm_snapshot_create(vmm->vm, c->snapshot_path, c->mem_file_path, &t, err,
+			       sizeof(err)) < 0) {
+		log_error("snapshot create: %s", err);
+		api_response_fault(resp, "Create snapshot error: %s", err);
+		return;
+	}
+	metrics_set_snapshot_create_us(t.total_us);
+	api_response_no_content(resp);
+}
+
+static void snapshot_load(struct vmm *vmm, const struct api_snapshot_load *p,
+			  struct api_response *resp)
+{
+	struct snapshot_times t;
+	char err[1200];
+
+	if (vmm->configured) {
+		api_response_fault(resp, "Load snapshot error: Loading a microVM snapshot not "
+				   "allowed after configuring boot-specific resources.");
+		return;
+	}
+	if (vmm_load_snapshot(vmm, p, &t, err, sizeof(err)) < 0) {
+		log_error("snapshot load: %s", err);
+		api_response_fault(resp, "Load snapshot error: %s", err);
+		return;
+	}
+	metrics_set_snapshot_load_us(t.total_us);
+	log_info("snapshot load: files %llu us, VM create %llu us, devices %llu us, KVM state "
+		 "%llu us", (unsigned long long)t.files_us, (unsigned long long)t.create_us,
+		 (unsigned long long)t.devices_us, (unsigned long long)t.state_us);
+	api_response_no_content(resp);
+}
+
 static void put_logger(struct vmm *vmm, const struct api_logger *l, struct api_response *resp)
 {
 	struct logger_config lc = vmm->cfg.logger;
@@ -230,10 +273,28 @@ static void put_logger(struct vmm *vmm, const struct api_logger *l, struct api_r
 	api_response_no_content(resp);
 }
 
+static void handle(struct vmm *vmm, const struct api_request *req, struct api_response *resp);
+
+/* Requests that configure what a boot builds (a snapshot load is refused
+ * once one of them succeeded, as in Firecracker; logger and metrics are
+ * not among them). */
+static bool boot_specific(enum api_request_kind k)
+{
+	return k == API_REQ_PUT_MACHINE_CONFIG || k == API_REQ_PATCH_MACHINE_CONFIG ||
+	       k == API_REQ_PUT_BOOT_SOURCE || k == API_REQ_PUT_DRIVE || k == API_REQ_PUT_NET;
+}
+
 void vmm_api_handle(void *ctx, const struct api_request *req, struct api_response *resp)
 {
 	struct vmm *vmm = ctx;
-	char err[1024];
+
+	handle(vmm, req, resp);
+	if (boot_specific(req->kind) && resp->status == 204)
+		vmm->configured = true;
+}
+
+static void handle(struct vmm *vmm, const struct api_request *req, struct api_response *resp)
+{	char err[1024];
 	bool booted = vmm->vm != NULL;
 
 	switch (req->kind) {
@@ -251,6 +312,9 @@ void vmm_api_handle(void *ctx, const struct api_request *req, struct api_respons
 		return;
 	case API_REQ_PATCH_VM:
 		patch_vm(vmm, req->u.vm_state, resp);
+		return;
+	case API_REQ_SNAPSHOT_CREATE:
+		snapshot_create(vmm, &req->u.snap_create, resp);
 		return;
 	case API_REQ_PATCH_DRIVE:
 		if (!booted) {
@@ -281,6 +345,9 @@ void vmm_api_handle(void *ctx, const struct api_request *req, struct api_respons
 		return;
 	}
 	switch (req->kind) {
+	case API_REQ_SNAPSHOT_LOAD:
+		snapshot_load(vmm, &req->u.snap_load, resp);
+		return;
 	case API_REQ_PUT_MACHINE_CONFIG:
 		vmm->cfg.machine = req->u.machine;
 		api_response_no_content(resp);

@@ -17,6 +17,7 @@
 
 #include "api.h"
 #include "metrics.h"
+#include "persist.h"
 #include "vm.h"
 #include "vmm_ctl.h"
 #include "vmm_seccomp.h"
@@ -69,9 +70,9 @@ static int console_input_fd(void)
 	return -1;
 }
 
-int vmm_start_vm(struct vmm *vmm, char *err, size_t errlen)
+static void vm_options_init(struct vmm *vmm, struct vm_options *opts)
 {
-	struct vm_options opts = {
+	*opts = (struct vm_options){
 		.boot_timer = vmm->args->boot_timer,
 		.start_us = vmm->args->start_us,
 		.start_cpu_us = vmm->args->start_cpu_us,
@@ -82,22 +83,18 @@ int vmm_start_vm(struct vmm *vmm, char *err, size_t errlen)
 		 * by new threads), before any guest instruction runs. */
 		.vcpu_thread_init = wisp_seccomp_enter_vcpu,
 		.vcpus_created = wisp_seccomp_enter_vmm,
+		.mem_fd = -1,
 	};
-	struct vm *vm = calloc(1, sizeof(*vm));
-	int r;
+}
 
-	if (!vm) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	r = vm_build(vm, &vmm->cfg, &opts, vmm->loop, err, errlen);
-	if (r < 0) {
-		free(vm);
-		return r;
-	}
-	r = evloop_add(vmm->loop, vm->exit_efd, EPOLLIN, on_vm_exit, vmm);
+/* A built VM becomes the VMM's: watch its exit, start its vCPUs. On error
+ * the VM is destroyed. */
+static int adopt_vm(struct vmm *vmm, struct vm *vm, bool paused, char *err, size_t errlen)
+{
+	int r = evloop_add(vmm->loop, vm->exit_efd, EPOLLIN, on_vm_exit, vmm);
+
 	if (r == 0)
-		r = vm_start(vm);
+		r = vm_start(vm, paused);
 	if (r < 0) {
 		evloop_del(vmm->loop, vm->exit_efd);
 		vm_destroy(vm);
@@ -106,8 +103,62 @@ int vmm_start_vm(struct vmm *vmm, char *err, size_t errlen)
 		return r;
 	}
 	vmm->vm = vm;
+	return 0;
+}
+
+int vmm_start_vm(struct vmm *vmm, char *err, size_t errlen)
+{
+	struct vm_options opts;
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int r;
+
+	if (!vm) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	vm_options_init(vmm, &opts);
+	r = vm_build(vm, &vmm->cfg, &opts, vmm->loop, err, errlen);
+	if (r < 0) {
+		free(vm);
+		return r;
+	}
+	r = adopt_vm(vmm, vm, false, err, errlen);
+	if (r < 0)
+		return r;
 	log_info("VM started: %u vCPU(s), %u MiB", vmm->cfg.machine.vcpu_count,
 		 vmm->cfg.machine.mem_size_mib);
+	return 0;
+}
+
+int vmm_load_snapshot(struct vmm *vmm, const struct api_snapshot_load *p,
+		      struct snapshot_times *t, char *err, size_t errlen)
+{
+	struct vm_options opts;
+	struct vm *vm = NULL;
+	bool fatal = false;
+	int r;
+
+	vm_options_init(vmm, &opts);
+	r = vm_snapshot_load(p, &opts, vmm->loop, &vm, t, &fatal, err, errlen);
+	if (r < 0) {
+		if (fatal) {
+			log_error("snapshot load failed after KVM state was being applied, the "
+				  "microVM cannot run: %s", err);
+			vmm->exit_code = WISP_EXIT_ERROR;
+			vmm->done = true;
+		}
+		return r;
+	}
+	r = adopt_vm(vmm, vm, !p->resume_vm, err, errlen);
+	if (r < 0) {
+		vmm->exit_code = WISP_EXIT_ERROR;
+		vmm->done = true;
+		return r;
+	}
+	vmm->cfg = vm->cfg;
+	log_info("VM loaded from snapshot %s (%u vCPU(s), %u MiB), %s in %llu us",
+		 p->snapshot_path, vm->cfg.machine.vcpu_count, vm->cfg.machine.mem_size_mib,
+		 p->resume_vm ? "running" : "paused", (unsigned long long)t->total_us);
 	return 0;
 }
 

@@ -43,6 +43,7 @@ struct vmm {
 	struct vm *vm;               /* NULL until InstanceStart */
 	struct evloop *loop;
 	struct api_server *api;
+	bool configured;             /* a boot-specific resource was configured */
 	int signal_fd;
 	bool done;
 	int exit_code;
@@ -51,6 +52,13 @@ struct vmm {
 /* Build and start the VM from vmm->cfg; on failure err says why and nothing
  * changes (no VM). */
 int vmm_start_vm(struct vmm *vmm, char *err, size_t errlen);
+struct api_snapshot_load;
+struct snapshot_times;
+/* Build a VM from a snapshot and start it (paused unless resume_vm). On
+ * an error before KVM state was touched nothing changes; after, the VMM
+ * is marked done with exit status 1. err says why. */
+int vmm_load_snapshot(struct vmm *vmm, const struct api_snapshot_load *p,
+		      struct snapshot_times *t, char *err, size_t errlen);
 /* Apply one typed API request (vmm_api.c), on the VMM thread. */
 void vmm_api_handle(void *ctx, const struct api_request *req, struct api_response *resp);
 
