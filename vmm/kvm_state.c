@@ -191,13 +191,6 @@ static int vec_add(struct u32vec *a, uint32_t x)
 	return 0;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* MSRs KVM handles that its index list may leave out, implied by the
  * vCPU's CPUID (Firecracker's msrs_to_save_by_cpuid, vendor-neutral):
  *  - MTRR (leaf 1 EDX[12]): the variable and fixed MTRRs, PAT and
@@ -269,7 +262,16 @@ static void order_msrs(struct u32vec *a)
 {
 	unsigned n = 0, en = a->n, in = a->n;
 
-	qsort(a->v, a->n, sizeof(*a->v), cmp_u32);
+	/* Insertion sort: a few hundred entries, and glibc's qsort may call
+	 * sysinfo(), which the VMM thread's seccomp filter does not allow. */
+	for (unsigned i = 1; i < a->n; i++) {
+		uint32_t v = a->v[i];
+		unsigned j = i;
+
+		for (; j > 0 && a->v[j - 1] > v; j--)
+			a->v[j] = a->v[j - 1];
+		a->v[j] = v;
+	}
 	for (unsigned i = 0; i < a->n; i++)
 		if (!n || a->v[i] != a->v[n - 1])
 			a->v[n++] = a->v[i];

@@ -63,6 +63,10 @@ struct builtin_rule {
 	struct builtin_cond c[2];
 };
 
+/* O_TMPFILE's own bit: glibc's __O_TMPFILE also holds O_DIRECTORY, which
+ * would refuse opening a directory (snapshot create fsyncs one). */
+#define O_TMPFILE_BIT 020000000
+
 /* Placeholder replaced by SIGRTMIN (not a constant in glibc). */
 #define VAL_SIGRTMIN UINT64_MAX
 
@@ -114,7 +118,31 @@ static const struct builtin_rule vmm_rules[] = {
 	ALLOW("fdatasync", "virtio-blk flush (Sync engine, Writeback cache)"),
 	ALLOW("io_uring_enter", "virtio-blk Async engine: submit and reap"),
 	{ "openat", "PATCH /drives path_on_host: open the new image (never creates a file)", 1,
-	  { { 2, false, SC_OP_MASKED_EQ, O_CREAT | __O_TMPFILE, 0, "no O_CREAT, no O_TMPFILE" } } },
+	  { { 2, false, SC_OP_MASKED_EQ, O_CREAT | O_TMPFILE_BIT, 0, "no O_CREAT, no O_TMPFILE" } } },
+	{ "openat", "snapshot create: a new temporary file (O_EXCL: never an existing file)", 1,
+	  { { 2, false, SC_OP_MASKED_EQ, O_CREAT | O_EXCL | O_TMPFILE_BIT, O_CREAT | O_EXCL,
+	      "O_CREAT with O_EXCL, no O_TMPFILE" } } },
+	ALLOW("pwrite64", "snapshot create: the state and memory files"),
+	ALLOW("ftruncate", "snapshot create: size the (sparse) memory file"),
+	ALLOW("fsync", "snapshot create: files and their directory reach the disk before rename"),
+	ALLOW("rename", "snapshot create: a complete temporary file takes its final name"),
+	IOCTL(KVM_CHECK_EXTENSION, "snapshot create: the XSAVE2 buffer size"),
+	IOCTL(KVM_GET_MSR_INDEX_LIST, "snapshot create: the MSRs to save (first snapshot only)"),
+	IOCTL(KVM_GET_REGS, "snapshot create: vCPU registers"),
+	IOCTL(KVM_GET_SREGS, "snapshot create: vCPU segment and control registers"),
+	IOCTL(KVM_GET_XSAVE, "snapshot create: vCPU FPU/SSE/AVX state (kernels without XSAVE2)"),
+	IOCTL(KVM_GET_XSAVE2, "snapshot create: vCPU FPU/SSE/AVX state"),
+	IOCTL(KVM_GET_XCRS, "snapshot create: vCPU extended control registers"),
+	IOCTL(KVM_GET_DEBUGREGS, "snapshot create: vCPU debug registers"),
+	IOCTL(KVM_GET_LAPIC, "snapshot create: vCPU local APIC"),
+	IOCTL(KVM_GET_MSRS, "snapshot create: vCPU MSRs"),
+	IOCTL(KVM_GET_CPUID2, "snapshot create: vCPU CPUID"),
+	IOCTL(KVM_GET_MP_STATE, "snapshot create: vCPU run state"),
+	IOCTL(KVM_GET_VCPU_EVENTS, "snapshot create: vCPU pending events"),
+	IOCTL(KVM_GET_TSC_KHZ, "snapshot create: vCPU TSC frequency"),
+	IOCTL(KVM_GET_IRQCHIP, "snapshot create: PICs and IOAPIC"),
+	IOCTL(KVM_GET_PIT2, "snapshot create: the PIT"),
+	IOCTL(KVM_GET_CLOCK, "snapshot create: kvmclock"),
 	ARG_EQ("newfstatat", 3, AT_EMPTY_PATH, "fstat() of an open fd (new drive image, metrics file)"),
 	ALLOW("lseek", "size a new drive image"),
 	ALLOW("close", "fds of replaced images, device and VM teardown"),
