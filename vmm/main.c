@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "snapshot.h"
 #include "vm.h"
 #include "vmm_ctl.h"
 
@@ -47,6 +48,8 @@ static const char usage_text[] =
 	"  --parent-cpu-time-us US  CPU time of the jailer (accepted for compatibility)\n"
 	"  --http-api-max-payload-size BYTES\n"
 	"                           largest API request body (default 51200)\n"
+	"  --describe-snapshot PATH print what a snapshot state file holds (format\n"
+	"                           version, vCPUs, memory, devices, sections) and exit\n"
 	"  --version                print the version and exit\n"
 	"  --help                   print this help and exit\n"
 	"\n"
@@ -58,7 +61,7 @@ enum {
 	OPT_API_SOCK = 256, OPT_CONFIG_FILE, OPT_NO_API, OPT_ID, OPT_BOOT_TIMER, OPT_LEVEL,
 	OPT_LOG_PATH, OPT_SHOW_LEVEL, OPT_SHOW_ORIGIN, OPT_METRICS_PATH, OPT_NO_SECCOMP,
 	OPT_SECCOMP_FILTER, OPT_START_US, OPT_START_CPU_US, OPT_PARENT_CPU_US,
-	OPT_MAX_PAYLOAD, OPT_VERSION, OPT_HELP,
+	OPT_MAX_PAYLOAD, OPT_DESCRIBE_SNAPSHOT, OPT_VERSION, OPT_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -78,6 +81,7 @@ static const struct option long_opts[] = {
 	{ "start-time-cpu-us", required_argument, NULL, OPT_START_CPU_US },
 	{ "parent-cpu-time-us", required_argument, NULL, OPT_PARENT_CPU_US },
 	{ "http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD },
+	{ "describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -197,6 +201,9 @@ static int parse_args(int argc, char **argv, struct wisp_args *a)
 				return -EINVAL;
 			}
 			break;
+		case OPT_DESCRIBE_SNAPSHOT:
+			a->describe_snapshot = optarg;
+			break;
 		case OPT_VERSION:
 			a->version = true;
 			break;
@@ -230,6 +237,29 @@ static int parse_args(int argc, char **argv, struct wisp_args *a)
 		fprintf(stderr, "wisp: --no-seccomp and --seccomp-filter exclude each other\n");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* --describe-snapshot: 0 when the file is a valid state file, else 1 with
+ * the reason on stderr. */
+static int describe_snapshot(const char *path)
+{
+	struct snap_file f;
+	uint8_t *buf;
+	size_t len;
+	char err[600];
+
+	if (snap_read_file(path, &buf, &len, err, sizeof(err)) < 0 ||
+	    snap_parse(buf, len, &f, err, sizeof(err)) < 0) {
+		fprintf(stderr, "wisp: --describe-snapshot: %s\n", err);
+		if (buf)
+			free(buf);
+		return WISP_EXIT_ERROR;
+	}
+	printf("%s\n", path);
+	snap_describe(&f, stdout);
+	snap_file_free(&f);
+	free(buf);
 	return 0;
 }
 
@@ -279,6 +309,8 @@ int main(int argc, char **argv)
 		printf("wisp v%s\n", WISP_VERSION);
 		return 0;
 	}
+	if (args.describe_snapshot)
+		return describe_snapshot(args.describe_snapshot);
 	if (!args.start_us_given)
 		args.start_us = start_us;
 	if (!args.start_cpu_us_given)

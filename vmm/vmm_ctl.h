@@ -27,6 +27,7 @@ struct wisp_args {
 	uint64_t start_us, start_cpu_us;
 	bool start_us_given, start_cpu_us_given;
 	uint64_t max_payload;
+	const char *describe_snapshot;
 	bool version, help;
 };
 

@@ -331,7 +331,7 @@ int i8042_create(const struct vm_services *svc, struct device *out, char *err, s
 		snprintf(err, errlen, "i8042: cannot register ports 0x60-0x64: %s", strerror(-r));
 		goto fail;
 	}
-	*out = (struct device){ .ops = &i8042_device_ops, .dev = k };
+	*out = (struct device){ .ops = &i8042_device_ops, .dev = k, .irq = I8042_IRQ };
 	return 0;
 fail:
 	i8042_destroy(k);

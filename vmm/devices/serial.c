@@ -410,7 +410,7 @@ int serial_create(const struct vm_services *svc, int in_fd, int out_fd, struct d
 			s->in_polled = true;
 		}
 	}
-	*out = (struct device){ .ops = &serial_device_ops, .dev = s };
+	*out = (struct device){ .ops = &serial_device_ops, .dev = s, .irq = SERIAL_IRQ };
 	return 0;
 fail:
 	serial_destroy(s);
