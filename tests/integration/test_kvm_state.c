@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * test_kvm_state.c — vmm/kvm_state.c on the real /dev/kvm, without a wisp
+ * test_kvm_state.c — vmm/kvm/kvm_state.c on the real /dev/kvm, without a wisp
  * process: VMs made here with plain ioctls (KVM_CREATE_VM, irqchip, PIT2, a
  * memory slot, vCPUs with the supported CPUID).
  *  - state_round_trip: distinctive regs, sregs, XSAVE, debug registers,

@@ -13,7 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vmm/boot.h"
+#include "boot.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)

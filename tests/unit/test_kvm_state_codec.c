@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_kvm_state_codec.c — the record format of vCPU and VM KVM state
- * buffers (vmm/kvm_state.h): round trip, and every malformed buffer
+ * buffers (vmm/kvm/kvm_state.h): round trip, and every malformed buffer
  * refused with a message that names the record. */
 #include <errno.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "../check_main.h"
-#include "vmm/kvm_state.h"
+#include "kvm_state.h"
 
 #define XSAVE_LEN 4160u   /* longer than struct kvm_xsave: XSAVE2 sizes vary */
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * test_seccomp.c — wisp's per-thread seccomp filters (vmm/seccomp.c,
- * vmm/seccomp_json.c): the built-in lists of every role build and hold what
+ * test_seccomp.c — wisp's per-thread seccomp filters  (vmm/seccomp/seccomp.c,
+ * vmm/seccomp/json.c): the built-in lists of every role build and hold what
  * they must (and nothing they must not); every rule is exercised in a
  * forked child with the compiled filter installed, as Firecracker's
  * test_seccomp_validate does (allowed arguments pass, a changed argument
@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "../check_main.h"
-#include "vmm/vmm_seccomp.h"
+#include "vmm_seccomp.h"
 
 /* Distinct system calls per role: docs/seccomp.md quotes these. */
 #define VMM_SYSCALLS  33
