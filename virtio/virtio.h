@@ -355,7 +355,7 @@ static inline void *virtio_device_of(const struct device *d)
 }
 
 /* ------------------------------------------------------------------ */
-/* virtio-blk (blk.c)                                                  */
+/* virtio-blk (blk*.c)                                                 */
 /* ------------------------------------------------------------------ */
 #define VIRTIO_BLK_F_SEG_MAX     2
 #define VIRTIO_BLK_F_RO          5
@@ -401,7 +401,7 @@ struct virtio_blk_stats {
 	uint64_t inflight_max;
 };
 
-/* Per-device state a snapshot saves (besides the transport state). */
+/* The disk as the guest sees it: capacity and read-only. */
 struct virtio_blk_state {
 	uint64_t nsectors;
 	bool read_only;
