@@ -27,7 +27,7 @@
 #include "vmm_seccomp.h"
 
 /* Distinct system calls per role: docs/seccomp.md quotes these. */
-#define VMM_SYSCALLS  33
+#define VMM_SYSCALLS  34
 #define API_SYSCALLS  22
 #define VCPU_SYSCALLS 18
 

@@ -122,6 +122,7 @@ static const struct builtin_rule vmm_rules[] = {
 	{ "openat", "snapshot create: a new temporary file (O_EXCL: never an existing file)", 1,
 	  { { 2, false, SC_OP_MASKED_EQ, O_CREAT | O_EXCL | O_TMPFILE_BIT, O_CREAT | O_EXCL,
 	      "O_CREAT with O_EXCL, no O_TMPFILE" } } },
+	ALLOW("getrandom", "snapshot create: mkostemp's random temporary name"),
 	ALLOW("pwrite64", "snapshot create: the state and memory files"),
 	ALLOW("ftruncate", "snapshot create: size the (sparse) memory file"),
 	ALLOW("fsync", "snapshot create: files and their directory reach the disk before rename"),
