@@ -242,8 +242,13 @@ static void snapshot_load(struct vmm *vmm, const struct api_snapshot_load *p,
 		return;
 	}
 	metrics_set_snapshot_load_us(t.total_us);
-	log_info("snapshot load: files %llu us, VM create %llu us, devices %llu us, KVM state "
-		 "%llu us", (unsigned long long)t.files_us, (unsigned long long)t.create_us,
+	log_info("snapshot load: files %llu us, VM create %llu us (KVM VM %llu, memory %llu, "
+		 "devices %llu, vCPUs %llu), devices %llu us, KVM state %llu us",
+		 (unsigned long long)t.files_us, (unsigned long long)t.create_us,
+		 (unsigned long long)vmm->vm->create_times.kvm_us,
+		 (unsigned long long)vmm->vm->create_times.memory_us,
+		 (unsigned long long)vmm->vm->create_times.devices_us,
+		 (unsigned long long)vmm->vm->create_times.vcpus_us,
 		 (unsigned long long)t.devices_us, (unsigned long long)t.state_us);
 	api_response_no_content(resp);
 }

@@ -467,9 +467,18 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 	return r;
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_options *opts,
 	      struct evloop *loop, char *err, size_t errlen)
 {
+	uint64_t t;
 	int r;
 
 	memset(vm, 0, sizeof(*vm));
@@ -489,13 +498,21 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_option
 		ERR("eventfd: %s", strerror(errno));
 		return -errno;
 	}
+	t = mono_us();
 	r = create_kvm_vm(vm, err, errlen);
+	vm->create_times.kvm_us = mono_us() - t;
+	t = mono_us();
 	if (r == 0)
 		r = setup_memory(vm, err, errlen);
+	vm->create_times.memory_us = mono_us() - t;
+	t = mono_us();
 	if (r == 0)
 		r = create_devices(vm, err, errlen);
+	vm->create_times.devices_us = mono_us() - t;
+	t = mono_us();
 	if (r == 0)
 		r = create_vcpus(vm, err, errlen);
+	vm->create_times.vcpus_us = mono_us() - t;
 	if (r < 0)
 		vm_destroy(vm);
 	return r;

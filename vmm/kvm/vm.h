@@ -113,6 +113,8 @@ struct vm {
 	unsigned nr_vcpus;
 	struct vcpu vcpus[VM_MAX_VCPUS];
 	struct vm_services svc;       /* what devices get */
+	/* Where vm_create's time went (microseconds). */
+	struct { uint64_t kvm_us, memory_us, devices_us, vcpus_us; } create_times;
 	struct device_list devices;   /* serial, i8042, [boot timer], virtio */
 	int exit_efd;                 /* written when the VM must stop */
 	_Atomic int exit_code;        /* -1 until set; first setter wins */
