@@ -342,23 +342,10 @@ struct virtio_mmio *virtio_blk_transport(struct virtio_blk *b)
 	return &b->t;
 }
 
-const char *virtio_blk_id(const struct virtio_blk *b)
-{
-	return b->cfg.drive_id;
-}
-
 void virtio_blk_get_stats(struct virtio_blk *b, struct virtio_blk_stats *out)
 {
 	virtio_mmio_lock(&b->t);
 	*out = b->stats;
-	virtio_mmio_unlock(&b->t);
-}
-
-void virtio_blk_get_state(struct virtio_blk *b, struct virtio_blk_state *out)
-{
-	virtio_mmio_lock(&b->t);
-	out->nsectors = b->nsectors;
-	out->read_only = b->cfg.is_read_only;
 	virtio_mmio_unlock(&b->t);
 }
 

@@ -559,11 +559,6 @@ struct virtio_mmio *virtio_net_transport(struct virtio_net *n)
 	return &n->t;
 }
 
-const char *virtio_net_id(const struct virtio_net *n)
-{
-	return n->cfg.iface_id;
-}
-
 void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *out)
 {
 	virtio_mmio_lock(&n->t);

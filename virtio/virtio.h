@@ -6,14 +6,18 @@
  *   - split virtqueues over a guest_mem view (queue.c; pure, no KVM);
  *   - the virtio-mmio v2 register state machine (mmio.c; pure) and its
  *     wiring to the VMM bus, ioeventfds and irqfds (mmio_bus.c);
- *   - devices: block (blk.c) and net (net.c);
- *   - one registration entry point for the VMM (devices.c).
+ *   - the device interface (struct device_ops, vmm.h) of every virtio-mmio
+ *     device (device.c);
+ *   - devices: block (blk*.c) and net (net.c);
+ *   - the table of device kinds the VMM builds from its configuration
+ *     (devices.c).
  *
  * Threads: register accesses arrive on vCPU threads; queue processing, tap
  * and io_uring completions run on the VMM thread. Each transport owns one
  * mutex that serialises both.
  *
- * Conventions: functions return 0 or a negative errno and log the cause once.
+ * Conventions: functions return 0 or a negative errno and put the cause in
+ * err; the caller logs it once.
  */
 #ifndef WISP_VIRTIO_H
 #define WISP_VIRTIO_H
@@ -401,12 +405,6 @@ struct virtio_blk_stats {
 	uint64_t inflight_max;
 };
 
-/* The disk as the guest sees it: capacity and read-only. */
-struct virtio_blk_state {
-	uint64_t nsectors;
-	bool read_only;
-};
-
 struct virtio_blk;
 
 /* Open the image per cfg (O_RDONLY if read-only) and build the device; the
@@ -416,9 +414,7 @@ int virtio_blk_create(const struct drive_config *cfg, const struct guest_mem *me
 		      size_t errlen);
 void virtio_blk_destroy(struct virtio_blk *b);
 struct virtio_mmio *virtio_blk_transport(struct virtio_blk *b);
-const char *virtio_blk_id(const struct virtio_blk *b);
 void virtio_blk_get_stats(struct virtio_blk *b, struct virtio_blk_stats *out);
-void virtio_blk_get_state(struct virtio_blk *b, struct virtio_blk_state *out);
 /* Swap the backing file (PATCH /drives after boot): reopen with the same
  * mode, recompute capacity, raise a config-change interrupt. On error
  * nothing changes. */
@@ -464,7 +460,6 @@ int virtio_net_create_fd(const struct net_config *cfg, int tap_fd, const struct 
 			 size_t errlen);
 void virtio_net_destroy(struct virtio_net *n);
 struct virtio_mmio *virtio_net_transport(struct virtio_net *n);
-const char *virtio_net_id(const struct virtio_net *n);
 void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *out);
 
 /* ------------------------------------------------------------------ */
