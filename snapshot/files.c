@@ -274,30 +274,30 @@ static bool all_zero(const uint8_t *p, size_t len)
 	return true;
 }
 
-/* Write one region at file offset base: runs of non-zero pages, each run
- * at most SNAP_MAX_WRITE bytes per pwrite; zero pages stay holes. */
-static int write_region(int fd, const struct guest_region *r, uint64_t base)
+/* Write bytes [pos, end) of one region at file offset base + pos: runs of
+ * non-zero pages, each run at most SNAP_MAX_WRITE bytes per pwrite; zero
+ * pages stay holes. */
+static int write_range(int fd, const struct guest_region *r, uint64_t base, uint64_t pos,
+		       uint64_t end)
 {
-	uint64_t pos = 0;
-
-	while (pos < r->size) {
+	while (pos < end) {
 		uint64_t start;
 		int ret;
 
 		/* Skip zero pages. */
-		while (pos < r->size) {
-			uint64_t n = r->size - pos < SNAP_PAGE ? r->size - pos : SNAP_PAGE;
+		while (pos < end) {
+			uint64_t n = end - pos < SNAP_PAGE ? end - pos : SNAP_PAGE;
 
 			if (!all_zero(r->hva + pos, n))
 				break;
 			pos += n;
 		}
-		if (pos >= r->size)
+		if (pos >= end)
 			break;
 		/* Gather non-zero pages. */
 		start = pos;
-		while (pos < r->size && pos - start < SNAP_MAX_WRITE) {
-			uint64_t n = r->size - pos < SNAP_PAGE ? r->size - pos : SNAP_PAGE;
+		while (pos < end && pos - start < SNAP_MAX_WRITE) {
+			uint64_t n = end - pos < SNAP_PAGE ? end - pos : SNAP_PAGE;
 
 			if (pos != start && all_zero(r->hva + pos, n))
 				break;
@@ -310,7 +310,40 @@ static int write_region(int fd, const struct guest_region *r, uint64_t base)
 	return 0;
 }
 
-int snap_mem_write(struct snap_out *o, const struct guest_mem *mem, char *err, size_t errlen)
+/* One region at file offset base. With the guest memory's own file
+ * (backing_fd, the regions back to back in it as in the memory file), only
+ * its data extents are read: holes were never touched by the guest, and
+ * reading them through the mapping would allocate them. */
+static int write_region(int fd, const struct guest_region *r, uint64_t base, int backing_fd)
+{
+	uint64_t pos = 0;
+
+	if (backing_fd < 0)
+		return write_range(fd, r, base, 0, r->size);
+	while (pos < r->size) {
+		off_t d = lseek(backing_fd, (off_t)(base + pos), SEEK_DATA), h;
+		uint64_t from, to;
+		int ret;
+
+		if (d < 0)
+			return errno == ENXIO ? 0 : -errno;   /* ENXIO: no data past pos */
+		if ((uint64_t)d >= base + r->size)
+			return 0;
+		h = lseek(backing_fd, d, SEEK_HOLE);
+		if (h < 0)
+			return -errno;
+		from = (uint64_t)d - base;
+		to = (uint64_t)h - base < r->size ? (uint64_t)h - base : r->size;
+		ret = write_range(fd, r, base, from & ~(uint64_t)(SNAP_PAGE - 1), to);
+		if (ret)
+			return ret;
+		pos = to;
+	}
+	return 0;
+}
+
+int snap_mem_write(struct snap_out *o, const struct guest_mem *mem, int backing_fd, char *err,
+		   size_t errlen)
 {
 	uint64_t total = 0;
 	int ret = out_check(o, err, errlen);
@@ -343,7 +376,7 @@ int snap_mem_write(struct snap_out *o, const struct guest_mem *mem, char *err, s
 		return out_fail(o, -errno, "set the size of", err, errlen);
 	total = 0;
 	for (unsigned i = 0; i < mem->nr_regions; i++) {
-		ret = write_region(o->fd, &mem->regions[i], total);
+		ret = write_region(o->fd, &mem->regions[i], total, backing_fd);
 		if (ret)
 			return out_fail(o, ret, "write", err, errlen);
 		total += mem->regions[i].size;

@@ -173,7 +173,11 @@ void snap_out_abort(struct snap_out *o);
  * large sequential writes, every all-zero 4 KiB page left as a hole
  * (ftruncate to the full size first; the file is sparse). It replaces
  * whatever o held. Regions must be in ascending, non-overlapping gpa
- * order. Returns 0 or -errno with a message naming the path. */
-int snap_mem_write(struct snap_out *o, const struct guest_mem *mem, char *err, size_t errlen);
+ * order. backing_fd: the file the regions are mapped from (back to back,
+ * as in the memory file; a memfd), whose holes are skipped without being
+ * read (reading them through the mapping would allocate them); -1 to scan
+ * every page. Returns 0 or -errno with a message naming the path. */
+int snap_mem_write(struct snap_out *o, const struct guest_mem *mem, int backing_fd, char *err,
+		   size_t errlen);
 
 #endif /* WISP_SNAPSHOT_H */

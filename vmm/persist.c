@@ -169,7 +169,7 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 	if (r == 0)
 		r = snap_out_write(&st, buf, len, err, errlen);
 	if (r == 0)
-		r = snap_mem_write(&mem, &vm->mem, err, errlen);
+		r = snap_mem_write(&mem, &vm->mem, vm->ram_fd, err, errlen);
 	if (r == 0)
 		r = snap_out_sync(&st, err, errlen);
 	if (r == 0)

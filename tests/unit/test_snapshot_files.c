@@ -278,7 +278,7 @@ START_TEST(out_write_failure_removes_temporary)
 	mem.regions[0].size = sizeof(data);
 	mem.regions[0].hva = data;
 	ck_assert_int_eq(snap_out_open(&o, path, err, sizeof(err)), 0);
-	ck_assert_int_eq(snap_mem_write(&o, &mem, err, sizeof(err)), -EFBIG);
+	ck_assert_int_eq(snap_mem_write(&o, &mem, -1, err, sizeof(err)), -EFBIG);
 	ck_assert_err(err, path);
 	ck_assert_err(err, strerror(EFBIG));
 	ck_assert_dir(0, 0);
@@ -369,7 +369,7 @@ static struct stat mem_round_trip(const struct guest_mem *mem)
 	for (unsigned i = 0; i < mem->nr_regions; i++)
 		total += mem->regions[i].size;
 	ck_assert_int_eq(snap_out_open(&o, path, err, sizeof(err)), 0);
-	ck_assert_msg(snap_mem_write(&o, mem, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(snap_mem_write(&o, mem, -1, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_msg(snap_out_commit(&o, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_dir(1, 0);
 
@@ -468,7 +468,7 @@ START_TEST(mem_file_replaces_earlier_writes)
 	mem.regions[0] = (struct guest_region){ .gpa = 0, .size = 64 * KiB, .hva = r0 };
 	ck_assert_int_eq(snap_out_open(&o, path, err, sizeof(err)), 0);
 	ck_assert_int_eq(snap_out_write(&o, "junk", 4, err, sizeof(err)), 0);
-	ck_assert_int_eq(snap_mem_write(&o, &mem, err, sizeof(err)), 0);
+	ck_assert_int_eq(snap_mem_write(&o, &mem, -1, err, sizeof(err)), 0);
 	ck_assert_int_eq(snap_out_commit(&o, err, sizeof(err)), 0);
 	back = slurp(path, &len);
 	ck_assert_uint_eq(len, 64 * KiB);
@@ -490,7 +490,7 @@ START_TEST(mem_file_bad_regions)
 	mem.regions[0] = (struct guest_region){ .gpa = 4 * GiB, .size = 4096, .hva = r0 };
 	mem.regions[1] = (struct guest_region){ .gpa = 0, .size = 4096, .hva = r0 + 4096 };
 	ck_assert_int_eq(snap_out_open(&o, path, err, sizeof(err)), 0);
-	ck_assert_int_eq(snap_mem_write(&o, &mem, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(snap_mem_write(&o, &mem, -1, err, sizeof(err)), -EINVAL);
 	ck_assert_err(err, path);
 	ck_assert_err(err, "region 1");
 	ck_assert_dir(0, 0);
@@ -499,14 +499,14 @@ START_TEST(mem_file_bad_regions)
 	mem.regions[0].gpa = 0;
 	mem.regions[1].gpa = 2048;
 	ck_assert_int_eq(snap_out_open(&o, path, err, sizeof(err)), 0);
-	ck_assert_int_eq(snap_mem_write(&o, &mem, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(snap_mem_write(&o, &mem, -1, err, sizeof(err)), -EINVAL);
 	ck_assert_dir(0, 0);
 
 	/* no host mapping */
 	mem.regions[1].gpa = 4096;
 	mem.regions[1].hva = NULL;
 	ck_assert_int_eq(snap_out_open(&o, path, err, sizeof(err)), 0);
-	ck_assert_int_eq(snap_mem_write(&o, &mem, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(snap_mem_write(&o, &mem, -1, err, sizeof(err)), -EINVAL);
 	ck_assert_dir(0, 0);
 
 	/* adjacent regions are fine */
@@ -514,6 +514,58 @@ START_TEST(mem_file_bad_regions)
 	r0[5000] = 9;
 	mem_round_trip(&mem);
 	munmap(r0, 64 * KiB);
+}
+END_TEST
+
+/* Guest memory mapped from a memfd (as wisp maps it): only the memfd's
+ * data extents are read, so its holes stay holes (reading them through the
+ * mapping would allocate them), and the file still equals the regions. */
+START_TEST(mem_file_from_backing_fd_reads_only_data)
+{
+	const uint64_t lo = 8u << 20, hi = 4u << 20;
+	struct guest_mem mem = { .nr_regions = 2 };
+	struct snap_out o;
+	char err[512] = "";
+	uint8_t *a, *b, *back;
+	int fd = memfd_create("wisp-test-ram", MFD_CLOEXEC), f;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)(lo + hi)), 0);
+	a = mmap(NULL, lo, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	b = mmap(NULL, hi, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)lo);
+	ck_assert(a != MAP_FAILED && b != MAP_FAILED);
+	mem.regions[0] = (struct guest_region){ .gpa = 0, .size = lo, .hva = a };
+	mem.regions[1] = (struct guest_region){ .gpa = 1ull << 32, .size = hi, .hva = b };
+	memset(a + 4096, 0x11, 3 * 4096);          /* data in region 0 */
+	memset(a + (6u << 20) + 100, 0x22, 10);    /* a partial page */
+	memset(b + 8192, 0x33, 4096);              /* data in region 1 */
+	memset(b + 3 * 8192, 0, 4096);             /* touched but zero: a hole in the file */
+
+	ck_assert_int_eq(snap_out_open(&o, path, err, sizeof(err)), 0);
+	ck_assert_msg(snap_mem_write(&o, &mem, fd, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(snap_out_commit(&o, err, sizeof(err)) == 0, "%s", err);
+	/* the memfd's holes were not read: its data is still only what the
+	 * test wrote (4 pages in region 0 incl. the partial one, 2 in region 1) */
+	ck_assert_int_eq(lseek(fd, 0, SEEK_DATA), 4096);
+	ck_assert_int_eq(lseek(fd, 4096, SEEK_HOLE), 4 * 4096);
+	ck_assert_int_eq(lseek(fd, 4 * 4096, SEEK_DATA), (off_t)(6u << 20));
+	ck_assert_int_eq(lseek(fd, (off_t)(6u << 20), SEEK_HOLE), (off_t)((6u << 20) + 4096));
+	ck_assert_int_eq(lseek(fd, (off_t)((6u << 20) + 4096), SEEK_DATA), (off_t)(lo + 8192));
+
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(f, 0);
+	back = mmap(NULL, lo + hi, PROT_READ, MAP_PRIVATE, f, 0);
+	ck_assert(back != MAP_FAILED);
+	ck_assert(memcmp(back, a, lo) == 0);
+	ck_assert(memcmp(back + lo, b, hi) == 0);
+	/* the file holds data only where the guest's pages were non-zero */
+	ck_assert_int_eq(lseek(f, (off_t)lo, SEEK_DATA), (off_t)(lo + 8192));
+	ck_assert_int_eq(lseek(f, (off_t)(lo + 8192), SEEK_HOLE), (off_t)(lo + 3 * 4096));
+	munmap(back, lo + hi);
+	close(f);
+	munmap(a, lo);
+	munmap(b, hi);
+	close(fd);
 }
 END_TEST
 
@@ -537,6 +589,7 @@ static Suite *snapshot_files_suite(void)
 	tcase_add_test(tc, mem_file_is_sparse);
 	tcase_add_test(tc, mem_file_replaces_earlier_writes);
 	tcase_add_test(tc, mem_file_bad_regions);
+	tcase_add_test(tc, mem_file_from_backing_fd_reads_only_data);
 	suite_add_tcase(s, tc);
 	return s;
 }

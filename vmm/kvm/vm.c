@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <linux/memfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -125,56 +126,72 @@ static void svc_request_exit(void *vm, int code)
 	vm_request_exit(vm, code);
 }
 
-/* ---------------- memory ---------------- */
+/* ---------------- memory ----------------
+ * Guest RAM is one file, the regions back to back in it (the memory file's
+ * layout): a memfd after a boot (MAP_SHARED; a snapshot reads only its data
+ * extents, so never-touched RAM is never allocated), or a snapshot's memory
+ * file after a load (MAP_PRIVATE: copy-on-write, clean pages shared with
+ * every VM restored from the same file). */
+static int create_ram_file(struct vm *vm, uint64_t size, char *err, size_t errlen)
+{
+	unsigned flags = MFD_CLOEXEC;
+
+	if (vm->cfg.machine.huge_pages == HUGE_PAGES_2M)
+		flags |= MFD_HUGETLB | MFD_HUGE_2MB;
+	vm->ram_fd = memfd_create("wisp-guest-ram", flags);
+	if (vm->ram_fd < 0) {
+		ERR("machine-config: cannot create guest memory (memfd_create): %s",
+		    strerror(errno));
+		return -errno;
+	}
+	if (ftruncate(vm->ram_fd, (off_t)size) < 0) {
+		ERR("machine-config.mem_size_mib: cannot size %llu MiB of guest memory: %s",
+		    (unsigned long long)(size >> 20), strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static int setup_memory(struct vm *vm, char *err, size_t errlen)
 {
 	const struct machine_config *mc = &vm->cfg.machine;
-	uint64_t size = (uint64_t)mc->mem_size_mib << 20;
+	uint64_t size = (uint64_t)mc->mem_size_mib << 20, off = 0;
 	struct guest_region layout[2];
 	unsigned n = guest_mem_layout(size, layout);
+	bool from_snapshot = vm->opts.mem_fd >= 0;
+	int fd = vm->opts.mem_fd, r;
 
-	uint64_t file_off = 0;
-
+	if (!from_snapshot) {
+		r = create_ram_file(vm, size, err, errlen);
+		if (r < 0)
+			return r;
+		fd = vm->ram_fd;
+	}
 	for (unsigned i = 0; i < n; i++) {
-		int flags = MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE;
-		struct kvm_userspace_memory_region r = { 0 };
-		void *p;
+		struct kvm_userspace_memory_region kr = { 0 };
+		void *p = mmap(NULL, layout[i].size, PROT_READ | PROT_WRITE,
+			       (from_snapshot ? MAP_PRIVATE : MAP_SHARED) | MAP_NORESERVE, fd,
+			       (off_t)off);
 
-		if (vm->opts.mem_fd >= 0) {
-			/* A snapshot's memory file: private, copy-on-write
-			 * mapping; pages come from the page cache on first
-			 * touch and are shared by every VM restored from it. */
-			p = mmap(NULL, layout[i].size, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_NORESERVE, vm->opts.mem_fd, (off_t)file_off);
-			file_off += layout[i].size;
-			if (p == MAP_FAILED) {
-				ERR("cannot map the memory file (region %u, %llu MiB): %s", i,
-				    (unsigned long long)(layout[i].size >> 20), strerror(errno));
-				return -errno;
-			}
-			goto mapped;
-		}
-		if (mc->huge_pages == HUGE_PAGES_2M)
-			flags |= MAP_HUGETLB | (21 << MAP_HUGE_SHIFT);
-		p = mmap(NULL, layout[i].size, PROT_READ | PROT_WRITE, flags, -1, 0);
 		if (p == MAP_FAILED) {
-			ERR("machine-config.mem_size_mib: cannot map %llu MiB of guest memory: %s",
-			    (unsigned long long)(layout[i].size >> 20), strerror(errno));
+			ERR("%s: cannot map %llu MiB of guest memory (region %u): %s",
+			    from_snapshot ? "mem_backend" : "machine-config.mem_size_mib",
+			    (unsigned long long)(layout[i].size >> 20), i, strerror(errno));
 			return -ENOMEM;
 		}
-		if (mc->huge_pages == HUGE_PAGES_TRANSPARENT)
+		off += layout[i].size;
+		if (!from_snapshot && mc->huge_pages == HUGE_PAGES_TRANSPARENT)
 			madvise(p, layout[i].size, MADV_HUGEPAGE);
-mapped:
 		vm->mem.regions[i] = layout[i];
 		vm->mem.regions[i].hva = p;
 		vm->mem.nr_regions = i + 1;
 
-		r.slot = i;
-		r.flags = mc->track_dirty_pages ? KVM_MEM_LOG_DIRTY_PAGES : 0;
-		r.guest_phys_addr = layout[i].gpa;
-		r.memory_size = layout[i].size;
-		r.userspace_addr = (uint64_t)(uintptr_t)p;
-		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+		kr.slot = i;
+		kr.flags = mc->track_dirty_pages ? KVM_MEM_LOG_DIRTY_PAGES : 0;
+		kr.guest_phys_addr = layout[i].gpa;
+		kr.memory_size = layout[i].size;
+		kr.userspace_addr = (uint64_t)(uintptr_t)p;
+		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0) {
 			ERR("KVM_SET_USER_MEMORY_REGION slot %u: %s", i, strerror(errno));
 			return -errno;
 		}
@@ -484,6 +501,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, const struct vm_option
 	memset(vm, 0, sizeof(*vm));
 	vm->fd = -1;
 	vm->kvm.fd = -1;
+	vm->ram_fd = -1;
 	vm->exit_code = -1;
 	vm->state = VM_NOT_STARTED;
 	vm->cfg = *cfg;
@@ -682,6 +700,9 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; i < vm->mem.nr_regions; i++)
 		munmap(vm->mem.regions[i].hva, vm->mem.regions[i].size);
 	vm->mem.nr_regions = 0;
+	if (vm->ram_fd >= 0)
+		close(vm->ram_fd);
+	vm->ram_fd = -1;
 	if (vm->fd >= 0)
 		close(vm->fd);
 	vm->fd = -1;

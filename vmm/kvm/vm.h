@@ -106,6 +106,7 @@ struct vm {
 	struct kvm_sys kvm;
 	int fd;
 	struct guest_mem mem;
+	int ram_fd;                   /* memfd holding guest RAM after a boot, else -1 */
 	struct vm_config cfg;
 	struct vm_options opts;
 	struct evloop *loop;
