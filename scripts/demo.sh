@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Build wisp and boot a demo microVM, twice:
+# Build wisp and boot a demo microVM, twice, then restore it from a snapshot:
 #   1. from a config file (--no-api --config-file), the guest console on stdout
 #      and the boot time from --boot-timer;
 #   2. through the REST API on a Unix socket, showing each curl call and its
-#      answer (the sequence of Firecracker's getting-started guide).
+#      answer (the sequence of Firecracker's getting-started guide), with a
+#      snapshot taken while the VM is paused;
+#   3. a new wisp process loads that snapshot: the guest carries on counting
+#      where it was, without booting again.
 # The guest is the project's test guest (tests/guest): /dev/kvm on PVM hosts
 # cannot run an unmodified Linux kernel (see docs/linux-guest.md).
 set -euo pipefail
@@ -60,6 +63,7 @@ call GET /
 sleep 0.5
 call PATCH /vm '{"state": "Paused"}'
 call GET /
+call PUT /snapshot/create "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"$work/vm.state\", \"mem_file_path\": \"$work/vm.mem\"}"
 call PATCH /vm '{"state": "Resumed"}'
 sleep 0.3
 call PUT /actions '{"action_type": "SendCtrlAltDel"}'
@@ -68,4 +72,25 @@ echo "-- guest console:"
 cat "$work/console.txt"
 echo "-- wisp log:"
 cat "$work/log.txt"
+echo "-- wisp exited with status $status"
+
+echo
+echo "== 3. a new wisp process restores the snapshot =="
+echo "\$ build/wisp --describe-snapshot $work/vm.state"
+build/wisp --describe-snapshot "$work/vm.state"
+echo "-- the memory file is sparse (allocated vs apparent size):"
+du -h "$work/vm.mem"; du -h --apparent-size "$work/vm.mem"
+sock="$work/wisp2.sock"
+build/wisp --api-sock "$sock" --id demo-restored </dev/null >"$work/console2.txt" 2>"$work/log2.txt" &
+pid=$!
+for _ in $(seq 100); do [[ -S "$sock" ]] && break; sleep 0.02; done
+call PUT /snapshot/load "{\"snapshot_path\": \"$work/vm.state\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"$work/vm.mem\"}, \"resume_vm\": true}"
+call GET /
+sleep 0.5
+call PUT /actions '{"action_type": "SendCtrlAltDel"}'
+wait "$pid" && status=0 || status=$?
+echo "-- guest console after the restore (the TICK count continues from the snapshot):"
+cat "$work/console2.txt"
+echo "-- wisp log:"
+cat "$work/log2.txt"
 echo "-- wisp exited with status $status"
