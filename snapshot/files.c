@@ -262,7 +262,7 @@ static bool all_zero(const uint8_t *p, size_t len)
 		uint64_t acc = 0;
 
 		for (int i = 0; i < 8; i++)
-			acc |= snap_le64(p + 8 * i);
+			acc |= ld_le64(p + 8 * i);
 		if (acc)
 			return false;
 		p += 64;

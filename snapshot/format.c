@@ -155,9 +155,9 @@ static int writer_add(struct snap_writer *w, uint32_t type, uint32_t instance, c
 		goto fail;
 
 	p = w->buf + w->len;
-	snap_put32(p, type);
-	snap_put32(p + 4, instance);
-	snap_put64(p + 8, plen);
+	st_le32(p, type);
+	st_le32(p + 4, instance);
+	st_le64(p + 8, plen);
 	p += SNAP_SECTION_HDR_LEN;
 	if (alen)
 		memcpy(p, a, alen);
@@ -232,14 +232,14 @@ int snap_finish(struct snap_writer *w, uint8_t **buf, size_t *len)
 	if (ret)
 		return ret;
 	b = w->buf;
-	snap_put64(b + SNAP_OFF_MAGIC, SNAP_MAGIC_X86_64);
-	snap_put16(b + SNAP_OFF_MAJOR, SNAP_VERSION_MAJOR);
-	snap_put16(b + SNAP_OFF_MINOR, SNAP_VERSION_MINOR);
-	snap_put32(b + SNAP_OFF_FLAGS, 0);
-	snap_put32(b + SNAP_OFF_NR, w->nr);
-	snap_put32(b + SNAP_OFF_RESERVED, 0);
-	snap_put64(b + SNAP_OFF_TOTAL, (uint64_t)w->len + SNAP_CRC_LEN);
-	snap_put64(b + w->len, snap_crc64(0, b, w->len));
+	st_le64(b + SNAP_OFF_MAGIC, SNAP_MAGIC_X86_64);
+	st_le16(b + SNAP_OFF_MAJOR, SNAP_VERSION_MAJOR);
+	st_le16(b + SNAP_OFF_MINOR, SNAP_VERSION_MINOR);
+	st_le32(b + SNAP_OFF_FLAGS, 0);
+	st_le32(b + SNAP_OFF_NR, w->nr);
+	st_le32(b + SNAP_OFF_RESERVED, 0);
+	st_le64(b + SNAP_OFF_TOTAL, (uint64_t)w->len + SNAP_CRC_LEN);
+	st_le64(b + w->len, snap_crc64(0, b, w->len));
 
 	/* Hand the buffer over; the writer starts again empty (if that
 	 * allocation fails the writer holds no buffer and refuses adds). */
@@ -282,28 +282,28 @@ int snap_parse(const uint8_t *buf, size_t len, struct snap_file *out, char *err,
 			  len, SNAP_MAX_FILE);
 		return -EINVAL;
 	}
-	if (snap_le64(buf + SNAP_OFF_MAGIC) != SNAP_MAGIC_X86_64) {
+	if (ld_le64(buf + SNAP_OFF_MAGIC) != SNAP_MAGIC_X86_64) {
 		snap_errf(err, errlen, "not a wisp x86_64 snapshot (magic 0x%016" PRIx64 ")",
-			  snap_le64(buf + SNAP_OFF_MAGIC));
+			  ld_le64(buf + SNAP_OFF_MAGIC));
 		return -EINVAL;
 	}
 	/* The version before anything else: a file of another version may
 	 * be laid out differently, and its version is the useful message. */
-	major = snap_le16(buf + SNAP_OFF_MAJOR);
-	minor = snap_le16(buf + SNAP_OFF_MINOR);
+	major = ld_le16(buf + SNAP_OFF_MAJOR);
+	minor = ld_le16(buf + SNAP_OFF_MINOR);
 	if (major != SNAP_VERSION_MAJOR || minor > SNAP_VERSION_MINOR) {
 		snap_errf(err, errlen, "snapshot format version %u.%u, this wisp reads %u.%u",
 			  major, minor, SNAP_VERSION_MAJOR, SNAP_VERSION_MINOR);
 		return -EINVAL;
 	}
-	total = snap_le64(buf + SNAP_OFF_TOTAL);
+	total = ld_le64(buf + SNAP_OFF_TOTAL);
 	if (total != len) {
 		snap_errf(err, errlen,
 			  "snapshot header says the file is %" PRIu64 " bytes, but it is %zu "
 			  "(truncated or extended)", total, len);
 		return -EINVAL;
 	}
-	crc_file = snap_le64(buf + len - SNAP_CRC_LEN);
+	crc_file = ld_le64(buf + len - SNAP_CRC_LEN);
 	crc_calc = snap_crc64(0, buf, len - SNAP_CRC_LEN);
 	if (crc_file != crc_calc) {
 		snap_errf(err, errlen,
@@ -311,15 +311,15 @@ int snap_parse(const uint8_t *buf, size_t len, struct snap_file *out, char *err,
 			  "give 0x%016" PRIx64, crc_file, crc_calc);
 		return -EINVAL;
 	}
-	flags = snap_le32(buf + SNAP_OFF_FLAGS);
-	reserved = snap_le32(buf + SNAP_OFF_RESERVED);
+	flags = ld_le32(buf + SNAP_OFF_FLAGS);
+	reserved = ld_le32(buf + SNAP_OFF_RESERVED);
 	if (flags || reserved) {
 		snap_errf(err, errlen,
 			  "snapshot header flags 0x%x and reserved 0x%x must be 0", flags,
 			  reserved);
 		return -EINVAL;
 	}
-	nr = snap_le32(buf + SNAP_OFF_NR);
+	nr = ld_le32(buf + SNAP_OFF_NR);
 	if (nr > SNAP_MAX_SECTIONS) {
 		snap_errf(err, errlen, "snapshot has %u sections, more than the limit of %d", nr,
 			  SNAP_MAX_SECTIONS);
@@ -345,9 +345,9 @@ int snap_parse(const uint8_t *buf, size_t len, struct snap_file *out, char *err,
 				  "file header says %u sections)", i, off, nr);
 			goto bad;
 		}
-		type = snap_le32(buf + off);
-		instance = snap_le32(buf + off + 4);
-		slen = snap_le64(buf + off + 8);
+		type = ld_le32(buf + off);
+		instance = ld_le32(buf + off + 4);
+		slen = ld_le64(buf + off + 8);
 		avail = end - off - SNAP_SECTION_HDR_LEN;
 		if (slen > avail) {
 			snap_errf(err, errlen,

@@ -9,35 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Little-endian loads and stores at any alignment. wisp is x86_64 only, so
- * these are plain copies; they exist to say what the bytes are. */
-static inline uint16_t snap_le16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline uint32_t snap_le32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline uint64_t snap_le64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline void snap_put16(uint8_t *p, uint16_t v) { memcpy(p, &v, sizeof(v)); }
-static inline void snap_put32(uint8_t *p, uint32_t v) { memcpy(p, &v, sizeof(v)); }
-static inline void snap_put64(uint8_t *p, uint64_t v) { memcpy(p, &v, sizeof(v)); }
+#include "vmm.h"   /* ld_le16/32/64, st_le16/32/64 */
 
 /* Bytes of zero padding after a payload of len bytes (to a multiple of 8). */
 static inline uint64_t snap_pad8(uint64_t len)

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ------------------------------------------------------------------ */
 /* Version                                                             */
@@ -24,7 +25,19 @@
 #define WISP_APP_NAME "wisp"
 
 /* ------------------------------------------------------------------ */
-/* Logging (vmm/log.c)                                                 */
+/* Little-endian fields at any alignment (kernel images, snapshot files, */
+/* KVM state buffers). wisp is x86_64 only: these are plain copies that   */
+/* say what the bytes are.                                              */
+/* ------------------------------------------------------------------ */
+static inline uint16_t ld_le16(const void *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static inline uint32_t ld_le32(const void *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static inline uint64_t ld_le64(const void *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static inline void st_le16(void *p, uint16_t v) { memcpy(p, &v, 2); }
+static inline void st_le32(void *p, uint32_t v) { memcpy(p, &v, 4); }
+static inline void st_le64(void *p, uint64_t v) { memcpy(p, &v, 8); }
+
+/* ------------------------------------------------------------------ */
+/* Logging (vmm/log/log.c)                                             */
 /* ------------------------------------------------------------------ */
 enum log_level {
 	LOG_OFF = 0,

@@ -30,32 +30,6 @@
 			snprintf((err), (errlen), __VA_ARGS__); \
 	} while (0)
 
-/* A little-endian field of a kernel image at any alignment (the loaders run
- * on x86, so host order is the image's). */
-static inline uint16_t rd16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /* boot_params.c: shared by bootparams_write and pvh_write. Checks that the
  * command line is at most min(limit, CMDLINE_CAPACITY - 1) bytes and fits in
  * RAM at bl->cmdline_addr, and that the initrd (if any) lies in RAM. */

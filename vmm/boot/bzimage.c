@@ -38,15 +38,15 @@ int bzimage_load(const struct guest_mem *mem, const uint8_t *image, size_t len,
 		BZ_ERR("file too short for a setup header (%zu bytes)", len);
 		return -EINVAL;
 	}
-	if (rd16(image + BZ_OFF_BOOT_FLAG) != BOOT_FLAG_MAGIC) {
-		BZ_ERR("bad boot_flag 0x%04x at 0x1fe (expected 0xaa55)", rd16(image + BZ_OFF_BOOT_FLAG));
+	if (ld_le16(image + BZ_OFF_BOOT_FLAG) != BOOT_FLAG_MAGIC) {
+		BZ_ERR("bad boot_flag 0x%04x at 0x1fe (expected 0xaa55)", ld_le16(image + BZ_OFF_BOOT_FLAG));
 		return -EINVAL;
 	}
-	if (rd32(image + BZ_OFF_HEADER) != SETUP_HDR_MAGIC) {
+	if (ld_le32(image + BZ_OFF_HEADER) != SETUP_HDR_MAGIC) {
 		BZ_ERR("missing \"HdrS\" magic at 0x202");
 		return -EINVAL;
 	}
-	version = rd16(image + BZ_OFF_VERSION);
+	version = ld_le16(image + BZ_OFF_VERSION);
 	if (version < BOOT_PROTO_MIN) {
 		BZ_ERR("boot protocol %u.%02u is too old (need 2.12 or later)",
 		       version >> 8, version & 0xff);
@@ -64,7 +64,7 @@ int bzimage_load(const struct guest_mem *mem, const uint8_t *image, size_t len,
 		BZ_ERR("not a bzImage (loadflags 0x%02x lacks LOADED_HIGH)", loadflags);
 		return -EINVAL;
 	}
-	xloadflags = rd16(image + BZ_OFF_XLOADFLAGS);
+	xloadflags = ld_le16(image + BZ_OFF_XLOADFLAGS);
 	if (!(xloadflags & XLF_KERNEL_64)) {
 		BZ_ERR("no 64-bit entry point (xloadflags 0x%04x lacks XLF_KERNEL_64)", xloadflags);
 		return -EINVAL;
@@ -84,10 +84,10 @@ int bzimage_load(const struct guest_mem *mem, const uint8_t *image, size_t len,
 		       payload);
 		return -EINVAL;
 	}
-	init_size = rd32(image + BZ_OFF_INIT_SIZE);
+	init_size = ld_le32(image + BZ_OFF_INIT_SIZE);
 	need = init_size > payload ? init_size : payload;
 
-	pref = rd64(image + BZ_OFF_PREF_ADDRESS);
+	pref = ld_le64(image + BZ_OFF_PREF_ADDRESS);
 	if (pref >= HIMEM_START && (pref & 0xfff) == 0 && fits(mem, pref, need))
 		load = pref;
 	else
@@ -112,7 +112,7 @@ int bzimage_load(const struct guest_mem *mem, const uint8_t *image, size_t len,
 		hdr_end = 0x290;
 	ki->setup_header_len = hdr_end - BZ_OFF_SETUP_SECTS;
 	memcpy(ki->setup_header, image + BZ_OFF_SETUP_SECTS, ki->setup_header_len);
-	ki->initrd_addr_max = rd32(image + BZ_OFF_INITRD_ADDR_MAX);
-	ki->cmdline_size = rd32(image + BZ_OFF_CMDLINE_SIZE);
+	ki->initrd_addr_max = ld_le32(image + BZ_OFF_INITRD_ADDR_MAX);
+	ki->cmdline_size = ld_le32(image + BZ_OFF_CMDLINE_SIZE);
 	return 0;
 }

@@ -52,9 +52,9 @@ static int scan_notes(const uint8_t *image, const Elf64_Phdr *ph, unsigned idx,
 			ELF_ERR("note at offset 0x%" PRIx64 " in segment %u is truncated", off, idx);
 			return -EINVAL;
 		}
-		namesz = rd32(image + off);
-		descsz = rd32(image + off + 4);
-		type = rd32(image + off + 8);
+		namesz = ld_le32(image + off);
+		descsz = ld_le32(image + off + 4);
+		type = ld_le32(image + off + 8);
 		name_off = off + 12;
 		/* 32-bit sizes in 64-bit arithmetic: no overflow below. */
 		if (namesz > end - name_off) {
@@ -71,9 +71,9 @@ static int scan_notes(const uint8_t *image, const Elf64_Phdr *ph, unsigned idx,
 		if (type == XEN_ELFNOTE_PHYS32_ENTRY && namesz == 4 &&
 		    memcmp(image + name_off, "Xen", 4) == 0) {
 			if (descsz == 4) {
-				*entry = rd32(image + desc_off);
+				*entry = ld_le32(image + desc_off);
 			} else if (descsz == 8) {
-				*entry = rd64(image + desc_off);
+				*entry = ld_le64(image + desc_off);
 			} else {
 				ELF_ERR("PVH entry note (Xen, type 18) has descsz %u, expected 4 or 8", descsz);
 				return -EINVAL;

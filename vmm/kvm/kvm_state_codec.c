@@ -12,20 +12,13 @@
 #include <string.h>
 
 #include "kvm_state.h"
+#include "vmm.h"
 
 #define REC_HDR 8u
 
 static size_t pad8(size_t n)
 {
 	return (n + 7) & ~(size_t)7;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -94,7 +87,7 @@ const uint8_t *kvm_state_find(const uint8_t *buf, size_t len, uint32_t tag, uint
 	size_t off = 0;
 
 	while (buf && len - off >= REC_HDR) {
-		uint32_t t = rd32(buf + off), l = rd32(buf + off + 4);
+		uint32_t t = ld_le32(buf + off), l = ld_le32(buf + off + 4);
 
 		if (pad8(l) > len - off - REC_HDR)
 			return NULL;
@@ -171,12 +164,12 @@ static int check_array(const uint8_t *p, uint32_t len, uint32_t max, size_t esiz
 		seterr(err, errlen, "%u bytes, shorter than its 8-byte header", len);
 		return -EINVAL;
 	}
-	n = rd32(p);
+	n = ld_le32(p);
 	if (n > max) {
 		seterr(err, errlen, "%u %s, at most %u", n, what, max);
 		return -EINVAL;
 	}
-	if (rd32(p + 4)) {
+	if (ld_le32(p + 4)) {
 		seterr(err, errlen, "header padding not zero");
 		return -EINVAL;
 	}
@@ -196,7 +189,7 @@ static int check_msrs(const uint8_t *p, uint32_t len, char *err, size_t errlen)
 
 	if (r)
 		return r;
-	n = rd32(p);
+	n = ld_le32(p);
 	for (uint32_t i = 0; i < n; i++) {
 		struct kvm_msr_entry e;
 
@@ -343,8 +336,8 @@ static int state_check(bool vm, const char *kind, const uint8_t *buf, size_t len
 			       kind, avail, off);
 			return -EINVAL;
 		}
-		tag = rd32(buf + off);
-		rlen = rd32(buf + off + 4);
+		tag = ld_le32(buf + off);
+		rlen = ld_le32(buf + off + 4);
 		s = spec_of(tag);
 		if (!s) {
 			seterr(err, errlen, "%s: unknown record tag 0x%x at offset %zu", kind, tag, off);
