@@ -342,12 +342,13 @@ static int write_region(int fd, const struct guest_region *r, uint64_t base, int
 	return 0;
 }
 
-int snap_mem_write(struct snap_out *o, const struct guest_mem *mem, int backing_fd, char *err,
-		   size_t errlen)
+/* Regions usable and in gpa order; *total = their size. Aborts o on error. */
+static int check_regions(struct snap_out *o, const struct guest_mem *mem, uint64_t *total,
+			 char *err, size_t errlen)
 {
-	uint64_t total = 0;
 	int ret = out_check(o, err, errlen);
 
+	*total = 0;
 	if (ret)
 		return ret;
 	if (!mem || mem->nr_regions > GUEST_MEM_MAX_REGIONS) {
@@ -359,7 +360,7 @@ int snap_mem_write(struct snap_out *o, const struct guest_mem *mem, int backing_
 		const struct guest_region *r = &mem->regions[i];
 		const struct guest_region *prev = i ? &mem->regions[i - 1] : NULL;
 
-		if ((r->size && !r->hva) || r->size > (uint64_t)INT64_MAX - total ||
+		if ((r->size && !r->hva) || r->size > (uint64_t)INT64_MAX - *total ||
 		    (prev && (r->gpa < prev->gpa || r->gpa - prev->gpa < prev->size))) {
 			snap_errf(err, errlen,
 				  "cannot write %s: guest memory region %u (gpa 0x%llx, 0x%llx "
@@ -368,12 +369,23 @@ int snap_mem_write(struct snap_out *o, const struct guest_mem *mem, int backing_
 			snap_out_abort(o);
 			return -EINVAL;
 		}
-		total += r->size;
+		*total += r->size;
 	}
 	/* A fresh length of zeros: whatever was written before is dropped and
 	 * every page not written below reads back as zero (a hole). */
-	if (ftruncate(o->fd, 0) || ftruncate(o->fd, (off_t)total))
+	if (ftruncate(o->fd, 0) || ftruncate(o->fd, (off_t)*total))
 		return out_fail(o, -errno, "set the size of", err, errlen);
+	return 0;
+}
+
+int snap_mem_write(struct snap_out *o, const struct guest_mem *mem, int backing_fd, char *err,
+		   size_t errlen)
+{
+	uint64_t total;
+	int ret = check_regions(o, mem, &total, err, errlen);
+
+	if (ret)
+		return ret;
 	total = 0;
 	for (unsigned i = 0; i < mem->nr_regions; i++) {
 		ret = write_region(o->fd, &mem->regions[i], total, backing_fd);
@@ -382,4 +394,118 @@ int snap_mem_write(struct snap_out *o, const struct guest_mem *mem, int backing_
 		total += mem->regions[i].size;
 	}
 	return 0;
+}
+
+static bool page_set(const uint64_t *bits, uint64_t pg)
+{
+	return bits[pg / 64] & (1ull << (pg % 64));
+}
+
+int snap_mem_write_dirty(struct snap_out *o, const struct guest_mem *mem,
+			 uint64_t *const dirty[], char *err, size_t errlen)
+{
+	uint64_t total, base = 0;
+	int ret = check_regions(o, mem, &total, err, errlen);
+
+	if (ret)
+		return ret;
+	for (unsigned i = 0; i < mem->nr_regions; i++) {
+		const struct guest_region *r = &mem->regions[i];
+		uint64_t pages = (r->size + SNAP_PAGE - 1) / SNAP_PAGE, pg = 0;
+
+		while (dirty[i] && pg < pages) {
+			uint64_t start, from, to;
+
+			while (pg < pages && !page_set(dirty[i], pg))
+				pg++;
+			if (pg >= pages)
+				break;
+			start = pg;
+			while (pg < pages && page_set(dirty[i], pg) &&
+			       (pg - start) * SNAP_PAGE < SNAP_MAX_WRITE)
+				pg++;
+			/* Every dirty page is written, zeros too: a diff's data
+			 * extents are what a rebase copies. */
+			from = start * SNAP_PAGE;
+			to = pg * SNAP_PAGE < r->size ? pg * SNAP_PAGE : r->size;
+			ret = write_all(o->fd, r->hva + from, to - from, (off_t)(base + from));
+			if (ret)
+				return out_fail(o, ret, "write", err, errlen);
+		}
+		base += r->size;
+	}
+	return 0;
+}
+
+int snap_mem_rebase(const char *base_path, const char *diff_path, char *err, size_t errlen)
+{
+	int base = open(base_path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int diff = open(diff_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	const char *what = base < 0 ? base_path : diff_path;
+	struct stat bs, ds;
+	uint8_t *buf = NULL;
+	off_t pos = 0;
+	int ret = 0;
+
+	if (base < 0 || diff < 0) {
+		ret = -errno;
+		snap_errf(err, errlen, "cannot open %s: %s", what, strerror(-ret));
+		goto out;
+	}
+	if (fstat(base, &bs) < 0 || fstat(diff, &ds) < 0 || !S_ISREG(bs.st_mode) ||
+	    !S_ISREG(ds.st_mode)) {
+		snap_errf(err, errlen, "%s and %s must be regular files", base_path, diff_path);
+		ret = -EINVAL;
+		goto out;
+	}
+	if (bs.st_size != ds.st_size) {
+		snap_errf(err, errlen, "%s is %lld bytes but %s is %lld: not a diff of that memory "
+			  "file", diff_path, (long long)ds.st_size, base_path, (long long)bs.st_size);
+		ret = -EINVAL;
+		goto out;
+	}
+	buf = malloc(SNAP_MAX_WRITE);
+	if (!buf) {
+		snap_errf(err, errlen, "out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		off_t d = lseek(diff, pos, SEEK_DATA), h;
+
+		if (d < 0 && errno == ENXIO)
+			break;   /* no data past pos */
+		if (d < 0 || (h = lseek(diff, d, SEEK_HOLE)) < 0) {
+			ret = -errno;
+			snap_errf(err, errlen, "cannot read %s: %s", diff_path, strerror(-ret));
+			goto out;
+		}
+		for (pos = d; pos < h;) {
+			size_t n = (size_t)(h - pos) < SNAP_MAX_WRITE ? (size_t)(h - pos) : SNAP_MAX_WRITE;
+			ssize_t got = pread(diff, buf, n, pos);
+
+			if (got <= 0) {
+				ret = got < 0 ? -errno : -EIO;
+				snap_errf(err, errlen, "cannot read %s: %s", diff_path, strerror(-ret));
+				goto out;
+			}
+			ret = write_all(base, buf, (size_t)got, pos);
+			if (ret) {
+				snap_errf(err, errlen, "cannot write %s: %s", base_path, strerror(-ret));
+				goto out;
+			}
+			pos += got;
+		}
+	}
+	if (fsync(base) < 0) {
+		ret = -errno;
+		snap_errf(err, errlen, "cannot write %s: %s", base_path, strerror(-ret));
+	}
+out:
+	free(buf);
+	if (base >= 0)
+		close(base);
+	if (diff >= 0)
+		close(diff);
+	return ret;
 }

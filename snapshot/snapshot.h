@@ -180,4 +180,16 @@ void snap_out_abort(struct snap_out *o);
 int snap_mem_write(struct snap_out *o, const struct guest_mem *mem, int backing_fd, char *err,
 		   size_t errlen);
 
+/* A diff memory file: the same size and layout, holding only the pages
+ * whose bit is set in dirty[i] (one bit per 4 KiB page of region i; NULL:
+ * none), every one written (zeros too), the rest holes. */
+int snap_mem_write_dirty(struct snap_out *o, const struct guest_mem *mem,
+			 uint64_t *const dirty[], char *err, size_t errlen);
+
+/* Apply a diff memory file onto its base, in place: every data extent of
+ * diff_path (SEEK_DATA/SEEK_HOLE) is copied to the same offset of
+ * base_path, which is then fsynced. Both must be regular files of the same
+ * size. Firecracker's `snapshot-editor edit-memory rebase`. */
+int snap_mem_rebase(const char *base_path, const char *diff_path, char *err, size_t errlen);
+
 #endif /* WISP_SNAPSHOT_H */

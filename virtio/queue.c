@@ -206,6 +206,10 @@ int virtq_pop(struct virtq *q, const struct guest_mem *mem, struct virtq_chain *
 	c->writable_len = 0;
 	if (!usable(q))
 		return 0;
+	/* Dirty page tracking: the used ring (elements, index, avail_event) is
+	 * written after any pop; every snapshot quiesces devices first, so a
+	 * completion never lands after the bitmap that covers it was read. */
+	guest_mem_mark_dirty(mem, q->used_hva, 6 + 8u * q->size);
 	avail_idx = load16(q->avail_hva + 2);
 	pending = (uint16_t)(avail_idx - q->last_avail_idx);
 	if (pending == 0)
@@ -232,6 +236,9 @@ int virtq_pop(struct virtq *q, const struct guest_mem *mem, struct virtq_chain *
 		c->writable_len = 0;
 		return -EINVAL;
 	}
+	/* The device may write every writable buffer of the chain. */
+	for (unsigned i = c->nr_readable; i < c->nr; i++)
+		guest_mem_mark_dirty(mem, c->segs[i].hva, c->segs[i].len);
 	return 1;
 }
 

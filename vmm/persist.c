@@ -134,10 +134,25 @@ out:
 	return r;
 }
 
-int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path,
+/* A failed snapshot must not lose the pages dirtied in its interval: they
+ * go back into the regions' bitmaps, for the next snapshot. */
+static void dirty_give_back(struct vm *vm, uint64_t *bitmaps[GUEST_MEM_MAX_REGIONS])
+{
+	for (unsigned i = 0; i < vm->mem.nr_regions; i++) {
+		struct guest_region *g = &vm->mem.regions[i];
+		uint64_t n = ((g->size >> 12) + 63) / 64;
+
+		for (uint64_t w = 0; bitmaps[i] && g->dirty && w < n; w++)
+			__atomic_fetch_or(&g->dirty[w], bitmaps[i][w], __ATOMIC_RELAXED);
+	}
+}
+
+int vm_snapshot_create(struct vm *vm, bool diff, const char *state_path, const char *mem_path,
 		       struct snapshot_times *t, char *err, size_t errlen)
 {
 	struct snap_out st = { .fd = -1 }, mem = { .fd = -1 };
+	uint64_t *dirty[GUEST_MEM_MAX_REGIONS] = { NULL };
+	bool tracking = vm->cfg.machine.track_dirty_pages;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	uint64_t t0 = mono_us();
@@ -159,16 +174,28 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 			return r;
 		}
 	}
+	if (diff && !tracking) {
+		ERR("Diff snapshots are not allowed on uVMs with dirty page tracking disabled.");
+		return -EINVAL;
+	}
 	r = encode_state(vm, &buf, &len, err, errlen);
 	if (r < 0)
 		return r;
+	/* Every snapshot of a tracked VM starts a new dirty interval: a Diff
+	 * holds the pages written since the previous snapshot. */
+	if (tracking && (r = dirty_collect(vm, dirty, err, errlen)) < 0) {
+		free(buf);
+		return r;
+	}
 	t->state_us = mono_us() - t0;
 	r = snap_out_open(&st, state_path, err, errlen);
 	if (r == 0)
 		r = snap_out_open(&mem, mem_path, err, errlen);
 	if (r == 0)
 		r = snap_out_write(&st, buf, len, err, errlen);
-	if (r == 0)
+	if (r == 0 && diff)
+		r = snap_mem_write_dirty(&mem, &vm->mem, dirty, err, errlen);
+	else if (r == 0)
 		r = snap_mem_write(&mem, &vm->mem, vm->ram_fd, err, errlen);
 	if (r == 0)
 		r = snap_out_sync(&st, err, errlen);
@@ -184,11 +211,15 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 	}
 	snap_out_abort(&st);
 	snap_out_abort(&mem);
+	if (r < 0 && tracking)
+		dirty_give_back(vm, dirty);
+	for (unsigned i = 0; i < GUEST_MEM_MAX_REGIONS; i++)
+		free(dirty[i]);
 	free(buf);
 	t->total_us = mono_us() - t0;
 	if (r == 0)
-		log_info("snapshot: state %s (%zu bytes), memory %s (%llu MiB) in %llu us",
-			 state_path, len, mem_path,
+		log_info("snapshot (%s): state %s (%zu bytes), memory %s (%llu MiB) in %llu us",
+			 diff ? "Diff" : "Full", state_path, len, mem_path,
 			 (unsigned long long)(guest_mem_total(&vm->mem) >> 20),
 			 (unsigned long long)t->total_us);
 	return r;
@@ -465,6 +496,18 @@ int vm_snapshot_load(const struct api_snapshot_load *p, struct vm_options *opts,
 	if (r < 0) {
 		*fatal = true;
 		goto fail;
+	}
+	if (vm->cfg.machine.track_dirty_pages) {
+		/* A Diff after this load holds what changed since the load. */
+		uint64_t *dirty[GUEST_MEM_MAX_REGIONS];
+
+		if (dirty_collect(vm, dirty, err, errlen) < 0) {
+			*fatal = true;
+			r = -EIO;
+			goto fail;
+		}
+		for (unsigned i = 0; i < GUEST_MEM_MAX_REGIONS; i++)
+			free(dirty[i]);
 	}
 	for (unsigned i = 0; i < vm->devices.nr; i++) {
 		struct device *d = &vm->devices.devs[i];

@@ -21,11 +21,15 @@ struct snapshot_times {
 	uint64_t total_us;
 };
 
-/* Write a Full snapshot of a paused VM: devices are quiesced, the state
- * file and the memory file are written under temporary names in their
- * directories, fsynced and renamed. On error nothing is left at either
- * path, the VM stays paused, and err names the path and the cause. */
-int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path,
+/* Write a snapshot of a paused VM: devices are quiesced, the state file
+ * and the memory file are written under temporary names in their
+ * directories, fsynced and renamed. Full: all of guest RAM (zero pages as
+ * holes). Diff (track_dirty_pages only): the pages written since the
+ * previous snapshot (or the load, or the boot), in a sparse file of the
+ * same layout. With tracking, every snapshot starts a new dirty interval.
+ * On error nothing is left at either path, the VM stays paused, no dirty
+ * page is forgotten, and err names the path and the cause. */
+int vm_snapshot_create(struct vm *vm, bool diff, const char *state_path, const char *mem_path,
 		       struct snapshot_times *t, char *err, size_t errlen);
 
 /* Build a VM from a snapshot (File memory backend): its configuration

@@ -80,6 +80,10 @@ struct guest_region {
 	uint64_t gpa;   /* guest-physical start */
 	uint64_t size;  /* bytes */
 	uint8_t *hva;   /* host mapping of the whole region */
+	/* With dirty page tracking: one bit per 4 KiB page that wisp itself
+	 * wrote (devices: used rings, buffers the guest handed to a device),
+	 * which KVM's dirty log does not see; else NULL. */
+	uint64_t *dirty;
 };
 
 struct guest_mem {
@@ -112,6 +116,10 @@ int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, 
 uint64_t guest_mem_total(const struct guest_mem *mem);
 /* One past the highest guest-physical RAM address. */
 uint64_t guest_mem_end(const struct guest_mem *mem);
+/* Record that wisp wrote (or may write) host bytes [hva, hva+len) of guest
+ * RAM: sets their pages' bits in the region's dirty bitmap, if it has one.
+ * Any thread; ranges outside RAM are ignored. */
+void guest_mem_mark_dirty(const struct guest_mem *mem, const void *hva, uint64_t len);
 
 /* ------------------------------------------------------------------ */
 /* VM configuration: what the API and --config-file produce            */

@@ -210,18 +210,13 @@ static void snapshot_create(struct vmm *vmm, const struct api_snapshot_create *c
 		api_response_fault(resp, NOT_BEFORE_BOOT);
 		return;
 	}
-	if (c->type == API_SNAPSHOT_DIFF) {
-		api_response_fault(resp, "Create snapshot error: snapshot_type: Diff snapshots are "
-				   "not supported by this wisp yet (use Full)");
-		return;
-	}
-	if (vm_snapshot_create(vmm->vm, c->snapshot_path, c->mem_file_path, &t, err,
-			       sizeof(err)) < 0) {
+	if (vm_snapshot_create(vmm->vm, c->type == API_SNAPSHOT_DIFF, c->snapshot_path,
+			       c->mem_file_path, &t, err, sizeof(err)) < 0) {
 		log_error("snapshot create: %s", err);
 		api_response_fault(resp, "Create snapshot error: %s", err);
 		return;
 	}
-	metrics_set_snapshot_create_us(t.total_us);
+	metrics_set_snapshot_create_us(c->type == API_SNAPSHOT_DIFF, t.total_us);
 	api_response_no_content(resp);
 }
 

@@ -11,7 +11,8 @@
  * Parameters: wtest.mib=N (16), wtest.seed=S (1), wtest.blk=N (first block
  * device), wtest.sector=S (8), wtest.net=N (first network device),
  * wtest.ip=A.B.C.D (none), wtest.pings=N (3), wtest.timeout=S (30),
- * wtest.stride=B (8 native, 512 emulated), wtest.ap=spin|tick (spin).
+ * wtest.stride=B (8 native, 512 emulated), wtest.ap=spin|tick (spin),
+ * wtest.dpages=N (32: pages the command byte `D` writes, for diff snapshots).
  * Output and protocol: tests/guest/README.md, "Snapshot scenario".
  *
  * RAM pattern (8-byte word at guest-physical address x, base = S *
@@ -38,6 +39,9 @@
 static uint64_t seed_base;
 static uint64_t tpl[TPL_WORDS];
 static uint64_t mem_start, mem_pages, mem_stride;
+/* 'D': a known set of pages the guest writes on request (diff snapshots). */
+static volatile uint64_t *dirty_area;
+static uint64_t dirty_pages, dirty_gen;
 
 static volatile uint64_t ticks;
 static uint64_t last_ticks, next_line, lines;
@@ -257,6 +261,30 @@ static void ap_loop(void)
 	}
 }
 
+/* ---------------- known dirty pages ---------------- */
+/* wtest.dpages=N (32) pages set aside at boot; each 'D' writes the qword
+ * (gen << 32 | page) at the start of every one of them, gen = 1, 2, ...,
+ * and prints where, so a host can find exactly these pages in a Diff
+ * snapshot's memory file. */
+static void setup_dirty_area(void)
+{
+	dirty_pages = param_u64("dpages", 32);
+	if (dirty_pages == 0 || dirty_pages > 4096)
+		wtest_fail("wtest.dpages=%lu: expected 1..4096", (unsigned long)dirty_pages);
+	dirty_area = ram_alloc(dirty_pages * PAGE, PAGE);
+	if (!dirty_area)
+		wtest_fail("wtest.dpages=%lu: out of memory", (unsigned long)dirty_pages);
+}
+
+static void dirty_known_pages(void)
+{
+	dirty_gen++;
+	for (uint64_t i = 0; i < dirty_pages; i++)
+		dirty_area[i * (PAGE / 8)] = dirty_gen << 32 | i;
+	printk("SNAP dirtied %lu pages at 0x%lx gen %lu\n", (unsigned long)dirty_pages,
+	       (unsigned long)(uintptr_t)dirty_area, (unsigned long)dirty_gen);
+}
+
 /* ---------------- the running loop ---------------- */
 /* Echo received bytes, print SNAP n when due, watch the counters. Called
  * from the main loop and from every wait of the check. */
@@ -272,6 +300,8 @@ static void service(void)
 		console_write_raw(e, sizeof(e));
 		if (b == 'V')
 			v_requested = true;
+		if (b == 'D')
+			dirty_known_pages();
 	}
 	t = ticks;
 	if (t < last_ticks)
@@ -568,6 +598,7 @@ void scen_snap(void)
 	ncpu = smp_start_aps(ap_loop, 2000, &up);
 	if (up != (unsigned)ncpu)
 		wtest_fail("only %u of %d cpus", up, ncpu);
+	setup_dirty_area();
 	setup_memory(mib);
 	setup_interrupts();
 

@@ -569,6 +569,75 @@ START_TEST(mem_file_from_backing_fd_reads_only_data)
 }
 END_TEST
 
+/* A diff memory file holds exactly the dirty pages (zero ones too, as
+ * data), and rebasing it onto a base gives the memory at the diff's moment. */
+START_TEST(mem_diff_and_rebase)
+{
+	const uint64_t lo = 1u << 20, hi = 64u << 10;
+	struct guest_mem mem = { .nr_regions = 2 };
+	uint64_t bits0[(1u << 20) / 4096 / 64] = { 0 }, bits1[1] = { 0 };
+	uint64_t *dirty[GUEST_MEM_MAX_REGIONS] = { bits0, bits1 };
+	uint8_t *a = calloc(1, lo), *b = calloc(1, hi), *back;
+	char base[4096], diff[4096], err[512] = "";
+	struct snap_out o;
+	int f;
+
+	snprintf(base, sizeof(base), "%s.base", path);
+	snprintf(diff, sizeof(diff), "%s.diff", path);
+	mem.regions[0] = (struct guest_region){ .gpa = 0, .size = lo, .hva = a };
+	mem.regions[1] = (struct guest_region){ .gpa = 1ull << 32, .size = hi, .hva = b };
+	memset(a, 0x41, lo);
+	memset(b, 0x42, hi);
+	/* the base: everything */
+	ck_assert_int_eq(snap_out_open(&o, base, err, sizeof(err)), 0);
+	ck_assert_msg(snap_mem_write(&o, &mem, -1, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(snap_out_commit(&o, err, sizeof(err)), 0);
+	/* the guest changes pages 3, 4 (to zeros) and 200 of region 0, page 1
+	 * of region 1; those are dirty */
+	memset(a + 3 * 4096, 0x51, 4096);
+	memset(a + 4 * 4096, 0, 4096);
+	memset(a + 200 * 4096 + 17, 0x52, 3);
+	memset(b + 4096, 0x53, 4096);
+	bits0[0] = (1ull << 3) | (1ull << 4);
+	bits0[200 / 64] |= 1ull << (200 % 64);
+	bits1[0] = 1ull << 1;
+	ck_assert_int_eq(snap_out_open(&o, diff, err, sizeof(err)), 0);
+	ck_assert_msg(snap_mem_write_dirty(&o, &mem, dirty, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(snap_out_commit(&o, err, sizeof(err)), 0);
+
+	f = open(diff, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(f, 0);
+	/* data exactly at the dirty pages, the zeroed page included */
+	ck_assert_int_eq(lseek(f, 0, SEEK_DATA), 3 * 4096);
+	ck_assert_int_eq(lseek(f, 3 * 4096, SEEK_HOLE), 5 * 4096);
+	ck_assert_int_eq(lseek(f, 5 * 4096, SEEK_DATA), 200 * 4096);
+	ck_assert_int_eq(lseek(f, 200 * 4096, SEEK_HOLE), 201 * 4096);
+	ck_assert_int_eq(lseek(f, 201 * 4096, SEEK_DATA), (off_t)(lo + 4096));
+	ck_assert_int_eq(lseek(f, (off_t)(lo + 4096), SEEK_HOLE), (off_t)(lo + 2 * 4096));
+	close(f);
+
+	ck_assert_msg(snap_mem_rebase(base, diff, err, sizeof(err)) == 0, "%s", err);
+	f = open(base, O_RDONLY | O_CLOEXEC);
+	back = mmap(NULL, lo + hi, PROT_READ, MAP_PRIVATE, f, 0);
+	ck_assert(back != MAP_FAILED);
+	ck_assert(memcmp(back, a, lo) == 0);
+	ck_assert(memcmp(back + lo, b, hi) == 0);
+	munmap(back, lo + hi);
+	close(f);
+
+	/* refusals name the files */
+	ck_assert_int_eq(snap_mem_rebase(base, "/nonexistent/diff", err, sizeof(err)), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/diff"));
+	ck_assert_int_eq(truncate(diff, 4096), 0);
+	ck_assert_int_eq(snap_mem_rebase(base, diff, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "not a diff of that memory file"));
+	unlink(base);
+	unlink(diff);
+	free(a);
+	free(b);
+}
+END_TEST
+
 static Suite *snapshot_files_suite(void)
 {
 	Suite *s = suite_create("snapshot_files");
@@ -590,6 +659,7 @@ static Suite *snapshot_files_suite(void)
 	tcase_add_test(tc, mem_file_replaces_earlier_writes);
 	tcase_add_test(tc, mem_file_bad_regions);
 	tcase_add_test(tc, mem_file_from_backing_fd_reads_only_data);
+	tcase_add_test(tc, mem_diff_and_rebase);
 	suite_add_tcase(s, tc);
 	return s;
 }

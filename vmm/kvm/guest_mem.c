@@ -72,3 +72,26 @@ uint64_t guest_mem_end(const struct guest_mem *mem)
 	}
 	return end;
 }
+
+void guest_mem_mark_dirty(const struct guest_mem *mem, const void *hva, uint64_t len)
+{
+	const uint8_t *p = hva;
+
+	if (!len)
+		return;
+	for (unsigned i = 0; i < mem->nr_regions; i++) {
+		const struct guest_region *r = &mem->regions[i];
+		uint64_t off, first, last;
+
+		if (!r->dirty || p < r->hva || (uint64_t)(p - r->hva) >= r->size)
+			continue;
+		off = (uint64_t)(p - r->hva);
+		if (len > r->size - off)
+			len = r->size - off;
+		first = off >> 12;
+		last = (off + len - 1) >> 12;
+		for (uint64_t pg = first; pg <= last; pg++)
+			__atomic_fetch_or(&r->dirty[pg / 64], 1ull << (pg % 64), __ATOMIC_RELAXED);
+		return;
+	}
+}

@@ -167,6 +167,8 @@ static int setup_memory(struct vm *vm, char *err, size_t errlen)
 			return r;
 		fd = vm->ram_fd;
 	}
+	if (mc->track_dirty_pages && (r = dirty_enable(vm, err, errlen)) < 0)
+		return r;
 	for (unsigned i = 0; i < n; i++) {
 		struct kvm_userspace_memory_region kr = { 0 };
 		void *p = mmap(NULL, layout[i].size, PROT_READ | PROT_WRITE,
@@ -185,6 +187,9 @@ static int setup_memory(struct vm *vm, char *err, size_t errlen)
 		vm->mem.regions[i] = layout[i];
 		vm->mem.regions[i].hva = p;
 		vm->mem.nr_regions = i + 1;
+		if (mc->track_dirty_pages &&
+		    (r = dirty_alloc_region(&vm->mem.regions[i], err, errlen)) < 0)
+			return r;
 
 		kr.slot = i;
 		kr.flags = mc->track_dirty_pages ? KVM_MEM_LOG_DIRTY_PAGES : 0;
@@ -699,6 +704,7 @@ void vm_destroy(struct vm *vm)
 	device_list_destroy(&vm->devices);
 	for (unsigned i = 0; i < vm->mem.nr_regions; i++)
 		munmap(vm->mem.regions[i].hva, vm->mem.regions[i].size);
+	dirty_free(vm);
 	vm->mem.nr_regions = 0;
 	if (vm->ram_fd >= 0)
 		close(vm->ram_fd);

@@ -107,6 +107,7 @@ struct vm {
 	int fd;
 	struct guest_mem mem;
 	int ram_fd;                   /* memfd holding guest RAM after a boot, else -1 */
+	bool dirty_manual;            /* KVM dirty log with manual protection */
 	struct vm_config cfg;
 	struct vm_options opts;
 	struct evloop *loop;
@@ -137,6 +138,16 @@ int vm_boot(struct vm *vm, char *err, size_t errlen);
 /* vm_create() + vm_boot(). */
 int vm_build(struct vm *vm, const struct vm_config *cfg, const struct vm_options *opts,
 	     struct evloop *loop, char *err, size_t errlen);
+/* Dirty page tracking (dirty.c). dirty_enable before the memory slots
+ * exist (manual protection with initially-set bits where KVM offers it);
+ * dirty_alloc_region for each region; dirty_collect returns, per region, a
+ * malloc'd bitmap of the pages written since the last collect (KVM's log
+ * OR'd with wisp's own writes) and starts a new interval. */
+int dirty_enable(struct vm *vm, char *err, size_t errlen);
+int dirty_alloc_region(struct guest_region *r, char *err, size_t errlen);
+int dirty_collect(struct vm *vm, uint64_t *bitmaps[GUEST_MEM_MAX_REGIONS], char *err,
+		  size_t errlen);
+void dirty_free(struct vm *vm);
 /* KVM's supported CPUID (malloc'd) or NULL. */
 struct kvm_cpuid2 *vm_supported_cpuid(struct vm *vm);
 /* Start the vCPU threads: running, or parked (state VM_PAUSED). */

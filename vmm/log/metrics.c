@@ -46,7 +46,7 @@ static struct {
 	struct prev_value *prev;
 	size_t nprev, capprev;
 	uint64_t startup_us, startup_cpu_us;
-	uint64_t pause_us, resume_us, snap_create_us, snap_load_us;
+	uint64_t pause_us, resume_us, snap_full_us, snap_diff_us, snap_load_us;
 	uint64_t missed_lines, write_fails;
 	uint64_t drive_updates, drive_update_fails;
 } M = { .fd = -1, .timer_fd = -1 };
@@ -276,8 +276,10 @@ static void misc_sections(json_t *root)
 
 	put_abs(lat, "vmm_pause_vm", M.pause_us);
 	put_abs(lat, "vmm_resume_vm", M.resume_us);
-	put_abs(lat, "full_create_snapshot", M.snap_create_us);
-	put_abs(lat, "vmm_full_create_snapshot", M.snap_create_us);
+	put_abs(lat, "full_create_snapshot", M.snap_full_us);
+	put_abs(lat, "vmm_full_create_snapshot", M.snap_full_us);
+	put_abs(lat, "diff_create_snapshot", M.snap_diff_us);
+	put_abs(lat, "vmm_diff_create_snapshot", M.snap_diff_us);
 	put_abs(lat, "load_snapshot", M.snap_load_us);
 	put_abs(lat, "vmm_load_snapshot", M.snap_load_us);
 	json_object_set_new(root, "latencies_us", lat);
@@ -455,9 +457,12 @@ void metrics_set_resume_us(uint64_t us)
 	M.resume_us = us;
 }
 
-void metrics_set_snapshot_create_us(uint64_t us)
+void metrics_set_snapshot_create_us(bool diff, uint64_t us)
 {
-	M.snap_create_us = us;
+	if (diff)
+		M.snap_diff_us = us;
+	else
+		M.snap_full_us = us;
 }
 
 void metrics_set_snapshot_load_us(uint64_t us)

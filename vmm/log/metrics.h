@@ -35,7 +35,7 @@ void metrics_set_startup(uint64_t wall_us, uint64_t cpu_us);
 void metrics_set_pause_us(uint64_t us);
 void metrics_set_resume_us(uint64_t us);
 /* Duration of the last snapshot create / load on the VMM thread (absolute). */
-void metrics_set_snapshot_create_us(uint64_t us);
+void metrics_set_snapshot_create_us(bool diff, uint64_t us);
 void metrics_set_snapshot_load_us(uint64_t us);
 /* PATCH /drives path swaps that worked / failed (deltas). */
 void metrics_count_drive_update(bool ok);

@@ -144,6 +144,8 @@ static const struct builtin_rule vmm_rules[] = {
 	IOCTL(KVM_GET_IRQCHIP, "snapshot create: PICs and IOAPIC"),
 	IOCTL(KVM_GET_PIT2, "snapshot create: the PIT"),
 	IOCTL(KVM_GET_CLOCK, "snapshot create: kvmclock"),
+	IOCTL(KVM_GET_DIRTY_LOG, "Diff snapshots: the pages the vCPUs wrote"),
+	IOCTL(KVM_CLEAR_DIRTY_LOG, "Diff snapshots: start a new dirty interval (manual protection)"),
 	ARG_EQ("newfstatat", 3, AT_EMPTY_PATH, "fstat() of an open fd (new drive image, metrics file)"),
 	ALLOW("lseek", "size a new drive image"),
 	ALLOW("close", "fds of replaced images, device and VM teardown"),
