@@ -1,0 +1,1309 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * snapshot_bench.c — wisp vs QEMU microvm: snapshot a running test guest
+ * (`wtest=snap wtest.mib=F`, 1 vCPU, M MiB of RAM) and restore it in a new
+ * process, measured from outside the processes, for each RAM size:
+ *
+ *   create   wisp: the PUT /snapshot/create round trip on a paused VM
+ *            (PATCH /vm Paused first); QEMU: `stop`, then the QMP `migrate`
+ *            command to "exec:cat > F && sync F && touch F.done" until the
+ *            MIGRATION event says completed, and until F.done exists (file
+ *            written and fsynced: wisp fsyncs its files before create
+ *            returns, QEMU's exec target does not). max-bandwidth is raised
+ *            from QEMU's default 32 MiB/s. RUNS creates of one VM per VMM:
+ *            before each but the first it is resumed, prints one more
+ *            `SNAP n` line and is paused again (QEMU refuses a second
+ *            migrate from "postmigrate"); files are removed before each.
+ *            File sizes: apparent (st_size) and allocated (st_blocks * 512);
+ *            QEMU writes one file.
+ *   restore  RUNS times each, interleaved: fork/exec of the VMM, then
+ *            wisp: connect() to the API socket (retried every 50 us), PUT
+ *            /snapshot/load with the File backend and resume_vm true;
+ *            QEMU: the same command line with -incoming defer, QMP
+ *            connected (retried every 50 us), migrate-set-capabilities
+ *            events, migrate-incoming "exec:cat FILE", the MIGRATION event
+ *            "completed", then `cont` (a snapshot of a stopped VM comes back
+ *            paused; without -S QEMU restores the saved run state). Right
+ *            when the load call / `cont` returns the host writes one byte
+ *            ('x') to the serial console (the VMM's stdin) and waits for the
+ *            guest's echo "Ex\r\n" on its stdout. Reported: start -> socket
+ *            accepting, the load (wisp: the PUT; QEMU: migrate-incoming to
+ *            cont returned), start -> guest running, byte -> echo, start ->
+ *            first echo, the echo of a second byte once the guest printed
+ *            one more `SNAP n`, CPU time of all the VMM's threads until the
+ *            first echo (schedstat), wisp's own "snapshot load: files N us,
+ *            VM create N us, devices N us, KVM state N us" log line, and the
+ *            resident set after that `SNAP n` line: without mappings of
+ *            guest-RAM size (bench_util's rss_kib) and the guest mapping's.
+ *            One untimed restore of each VMM first sends `V` and needs
+ *            `WTEST snap PASS` (the restored guest's RAM and timer checked).
+ *   strace   (--strace) up to 10 more wisp restores under `strace -f -T
+ *            --seccomp-bpf -e trace=ioctl,mmap,openat`: time inside
+ *            KVM_CREATE_VM, KVM_SET_USER_MEMORY_REGION, KVM_CREATE_VCPU and
+ *            the guest-RAM mmap, to hold against the log's parts (-v lists
+ *            each run and its longest other call). On a busy 2-core host
+ *            strace's timings of short calls are mostly scheduling noise.
+ *   density  K VMs restored one after another from the same snapshot and
+ *            all left running; 300 ms after the last echoed, Pss of each
+ *            process (/proc/PID/smaps_rollup) and its guest-RAM mapping's
+ *            Pss (/proc/PID/smaps): per VM (median) and summed over the K.
+ *
+ * wisp runs with its default seccomp filter; if a process dies of SIGSYS the
+ * step is redone with --no-seccomp and the table says so. Every child is
+ * killed on exit (PR_SET_PDEATHSIG in the harness, SIGKILL to its process
+ * group here, also on SIGINT/SIGTERM); files live in one temporary
+ * directory, removed at the end.
+ *
+ * Usage: wisp-bench-snapshot [-n RUNS] [-k VMS] [-b BUILD_DIR]
+ *            [-s MIB:FILL[,MIB:FILL...]] [--quick] [--no-qemu] [--strace] [-v]
+ *   defaults: -n 20 -k 10 -s 128:16,1024:64; --quick = -n 3 -k 3.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench_util.h"
+#include "harness.h"
+
+#define QEMU_BIN "/usr/bin/qemu-system-x86_64"
+#define MAX_RUNS 256
+#define MAX_VMS 32
+#define MAX_SIZES 8
+#define ECHO "Ex\r\n"
+
+#define STRACE_BIN "/usr/bin/strace"
+
+static const char *g_dir, *g_guest, *g_wisp;
+static const char *g_strace_out;   /* set: wisp restores run under strace */
+static bool g_verbose;
+static bool g_create_noseccomp, g_load_noseccomp;
+
+/* ---- child tracking: everything is killed on exit and on SIGINT/TERM ---- */
+
+static pid_t g_kids[MAX_VMS * 2 + 8];
+
+static void track(pid_t pid, bool on)
+{
+	for (size_t i = 0; i < sizeof(g_kids) / sizeof(g_kids[0]); i++) {
+		if (on && !g_kids[i]) {
+			g_kids[i] = pid;
+			return;
+		}
+		if (!on && g_kids[i] == pid) {
+			g_kids[i] = 0;
+			return;
+		}
+	}
+}
+
+static void kill_all(void)
+{
+	for (size_t i = 0; i < sizeof(g_kids) / sizeof(g_kids[0]); i++)
+		if (g_kids[i] > 0) {
+			kill(-g_kids[i], SIGKILL);
+			kill(g_kids[i], SIGKILL);
+		}
+}
+
+static void on_signal(int sig)
+{
+	kill_all();
+	for (size_t i = 0; i < sizeof(g_kids) / sizeof(g_kids[0]); i++)
+		if (g_kids[i] > 0)
+			waitpid(g_kids[i], NULL, 0);
+	tmpdir_cleanup();
+	_exit(128 + sig);
+}
+
+static int spawn(struct proc *p, char **argv)
+{
+	if (proc_spawn(p, argv) < 0) {
+		fprintf(stderr, "cannot start %s\n", argv[0]);
+		return -1;
+	}
+	track(p->pid, true);
+	return 0;
+}
+
+static void reap(struct proc *p)
+{
+	if (!p->pid)
+		return;
+	kill(-p->pid, SIGKILL);
+	proc_signal(p, SIGKILL);
+	proc_finish(p, 10000);
+	track(p->pid, false);
+	proc_free(p);
+}
+
+/* Died of SIGSYS (seccomp) by now? */
+static bool died_of_sigsys(struct proc *p)
+{
+	if (!p->exited)
+		proc_finish(p, 500);
+	return p->exited && p->status == 128 + SIGSYS;
+}
+
+static void sb_append(struct strbuf *b, const char *d, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->data = realloc(b->data, b->cap);
+		if (!b->data)
+			abort();
+	}
+	memcpy(b->data + b->len, d, n);
+	b->len += n;
+	b->data[b->len] = 0;
+}
+
+/* Read what p's stdout/stderr have, waiting up to timeout_ms for the first
+ * bytes (returns as soon as something arrived); false once both are closed. */
+static bool pump_once(struct proc *p, int timeout_ms)
+{
+	struct pollfd fds[2] = { { p->out_fd, POLLIN, 0 }, { p->err_fd, POLLIN, 0 } };
+	char buf[65536];
+
+	if (p->out_fd < 0 && p->err_fd < 0)
+		return false;
+	if (poll(fds, 2, timeout_ms) <= 0)
+		return true;
+	for (int i = 0; i < 2; i++) {
+		int *fd = i == 0 ? &p->out_fd : &p->err_fd;
+		ssize_t n;
+
+		if (*fd < 0 || !fds[i].revents)
+			continue;
+		n = read(*fd, buf, sizeof(buf));
+		if (n > 0) {
+			sb_append(i == 0 ? &p->out : &p->err, buf, (size_t)n);
+		} else {
+			close(*fd);
+			*fd = -1;
+		}
+	}
+	return true;
+}
+
+/* Wait until `needle` appears in p's stdout at or after offset `from`;
+ * the output is checked as soon as it arrives. */
+static bool wait_after(struct proc *p, size_t from, const char *needle, int timeout_ms)
+{
+	double end = now_us() + timeout_ms * 1e3;
+
+	for (;;) {
+		double left;
+
+		if (p->out.len > from && strstr(p->out.data + from, needle))
+			return true;
+		left = (end - now_us()) / 1e3;
+		if (left <= 0 || !pump_once(p, (int)left + 1))
+			return p->out.len > from && strstr(p->out.data + from, needle);
+	}
+}
+
+/* ---- sockets: raw HTTP/1.1 to wisp, QMP to QEMU ---- */
+
+static int unix_connect(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* connect() every 50 us until it succeeds, the process dies or timeout. */
+static int connect_retry(struct proc *p, const char *path, int timeout_ms)
+{
+	double end = now_us() + timeout_ms * 1e3;
+	int fd, st;
+
+	while ((fd = unix_connect(path)) < 0) {
+		if (now_us() > end)
+			return -1;
+		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
+			p->exited = true;
+			p->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+			return -1;
+		}
+		usleep(50);
+	}
+	return fd;
+}
+
+static bool wait_readable(int fd, int timeout_ms)
+{
+	struct pollfd pf = { fd, POLLIN, 0 };
+
+	return poll(&pf, 1, timeout_ms) > 0;
+}
+
+/* One request on a kept-alive connection; the HTTP status or -1. */
+static int http_req(int fd, const char *method, const char *path, const char *body,
+		    char *resp, size_t cap, int timeout_ms)
+{
+	char req[8192];
+	size_t got = 0;
+	int n = snprintf(req, sizeof(req),
+			 "%s %s HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n"
+			 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+			 method, path, body ? strlen(body) : 0, body ? body : "");
+
+	if (n < 0 || (size_t)n >= sizeof(req) || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
+		return -1;
+	resp[0] = 0;
+	for (;;) {
+		const char *end, *cl;
+		size_t blen = 0;
+		ssize_t r;
+
+		if (!wait_readable(fd, timeout_ms))
+			return -1;
+		r = recv(fd, resp + got, cap - got - 1, 0);
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+		resp[got] = 0;
+		end = strstr(resp, "\r\n\r\n");
+		if (!end)
+			continue;
+		cl = strcasestr(resp, "Content-Length:");
+		if (cl && cl < end)
+			blen = strtoul(cl + 15, NULL, 10);
+		if (got >= (size_t)(end - resp) + 4 + blen)
+			break;
+		if (got + 1 >= cap)
+			return -1;
+	}
+	return strncmp(resp, "HTTP/1.1 ", 9) == 0 ? atoi(resp + 9) : -1;
+}
+
+struct qmp {
+	int fd;
+	char buf[1 << 16];
+	size_t len;
+	bool resumed;
+	char mig[32];   /* last MIGRATION event's status */
+};
+
+/* The next line from QMP into `line` (events are noted on the way):
+ * 1, or 0 on timeout, -1 on EOF. */
+static int qmp_line(struct qmp *q, int timeout_ms, char *line, size_t cap)
+{
+	double end = now_us() + timeout_ms * 1e3;
+
+	for (;;) {
+		char *nl = memchr(q->buf, '\n', q->len);
+
+		if (nl) {
+			size_t n = (size_t)(nl - q->buf) + 1;
+
+			snprintf(line, cap, "%.*s", (int)n, q->buf);
+			memmove(q->buf, q->buf + n, q->len - n);
+			q->len -= n;
+			if (strstr(line, "\"event\"")) {
+				const char *s;
+
+				if (strstr(line, "\"RESUME\""))
+					q->resumed = true;
+				if (strstr(line, "\"MIGRATION\"") && (s = strstr(line, "\"status\": \"")))
+					sscanf(s + 11, "%31[a-z-]", q->mig);
+			}
+			return 1;
+		}
+		int left = (int)((end - now_us()) / 1e3);
+		ssize_t r;
+
+		if (left < 0 || !wait_readable(q->fd, left))
+			return 0;
+		r = recv(q->fd, q->buf + q->len, sizeof(q->buf) - q->len - 1, 0);
+		if (r <= 0)
+			return -1;
+		q->len += (size_t)r;
+	}
+}
+
+/* Send a command, read until its answer; 0 on "return", -1 otherwise. */
+static int qmp_cmd(struct qmp *q, const char *cmd, char *ret, size_t cap)
+{
+	char line[8192];
+	size_t n = strlen(cmd);
+
+	if (send(q->fd, cmd, n, MSG_NOSIGNAL) != (ssize_t)n)
+		return -1;
+	for (;;) {
+		if (qmp_line(q, 30000, line, sizeof(line)) != 1)
+			return -1;
+		if (strstr(line, "\"return\"") || strstr(line, "\"error\"")) {
+			if (ret)
+				snprintf(ret, cap, "%s", line);
+			if (strstr(line, "\"error\"")) {
+				fprintf(stderr, "QMP %s -> %s", cmd, line);
+				return -1;
+			}
+			return 0;
+		}
+	}
+}
+
+/* Connect (retrying), read the greeting, leave capabilities negotiation. */
+static int qmp_open(struct qmp *q, struct proc *p, const char *path, double *t_accept)
+{
+	char line[8192];
+
+	memset(q, 0, sizeof(*q));
+	q->fd = connect_retry(p, path, 30000);
+	if (q->fd < 0)
+		return -1;
+	if (t_accept)
+		*t_accept = now_us();
+	if (qmp_line(q, 30000, line, sizeof(line)) != 1 || !strstr(line, "\"QMP\""))
+		return -1;
+	return qmp_cmd(q, "{\"execute\": \"qmp_capabilities\"}\n", NULL, 0);
+}
+
+static void qmp_close(struct qmp *q)
+{
+	if (q->fd > 0)
+		close(q->fd);
+	q->fd = -1;
+}
+
+/* ---- /proc readings ---- */
+
+/* Run time of all of pid's threads in ms (schedstat, ns resolution). */
+static double cpu_sched_ms(pid_t pid)
+{
+	char path[300];
+	struct dirent *de;
+	double total = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return NAN;
+	while ((de = readdir(d))) {
+		unsigned long long ns;
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", (int)pid, de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu", &ns) == 1)
+			total += (double)ns / 1e6;
+		fclose(f);
+	}
+	closedir(d);
+	return total;
+}
+
+/* Pss of the whole process (smaps_rollup) and of its mappings of at least
+ * guest_bytes (smaps), and Rss of those mappings, in KiB. */
+static int pss_kib(pid_t pid, uint64_t guest_bytes, double *pss, double *pss_guest,
+		   double *rss_guest)
+{
+	char path[64], line[512];
+	unsigned long long start, end, kb;
+	bool in_guest = false;
+	FILE *f;
+
+	*pss = *pss_guest = *rss_guest = 0;
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pss: %llu kB", &kb) == 1)
+			*pss = (double)kb;
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx-%llx ", &start, &end) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in_guest = end - start >= guest_bytes;
+			continue;
+		}
+		if (in_guest && sscanf(line, "Pss: %llu kB", &kb) == 1)
+			*pss_guest += (double)kb;
+		if (in_guest && sscanf(line, "Rss: %llu kB", &kb) == 1)
+			*rss_guest += (double)kb;
+	}
+	fclose(f);
+	return 0;
+}
+
+static void file_sizes(const char *path, double *apparent_kib, double *alloc_kib)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		*apparent_kib = *alloc_kib = NAN;
+		return;
+	}
+	*apparent_kib = (double)st.st_size / 1024;
+	*alloc_kib = (double)st.st_blocks * 512 / 1024;
+}
+
+/* ---- one size's set-up ---- */
+
+struct size_cfg {
+	unsigned mib, fill;
+	char cfg[4096];      /* wisp config file */
+	char append[128];    /* guest command line */
+	char mem_arg[16];    /* QEMU -m */
+	char w_state[4096], w_mem[4096], q_file[4096];
+};
+
+static void qemu_argv(char **argv, struct size_cfg *s, const char *qmp_arg, const char *incoming)
+{
+	int i = 0;
+
+	argv[i++] = QEMU_BIN;
+	argv[i++] = "-M";
+	argv[i++] = "microvm,acpi=off";
+	argv[i++] = "-enable-kvm";
+	argv[i++] = "-m";
+	argv[i++] = s->mem_arg;
+	argv[i++] = "-smp";
+	argv[i++] = "1";
+	argv[i++] = "-nodefaults";
+	argv[i++] = "-no-user-config";
+	argv[i++] = "-nographic";
+	argv[i++] = "-no-reboot";
+	argv[i++] = "-serial";
+	argv[i++] = "stdio";
+	argv[i++] = "-qmp";
+	argv[i++] = (char *)qmp_arg;
+	argv[i++] = "-kernel";
+	argv[i++] = (char *)g_guest;
+	argv[i++] = "-append";
+	argv[i++] = s->append;
+	if (incoming) {
+		argv[i++] = "-incoming";
+		argv[i++] = (char *)incoming;
+	}
+	argv[i] = NULL;
+}
+
+struct create_res {
+	double ms[MAX_RUNS], ms_durable[MAX_RUNS];
+	int n;
+	double state_app, state_alloc, mem_app, mem_alloc;
+	double rss_before, rss_after;   /* the source VMM's whole RSS (KiB) */
+};
+
+/* Boot wisp with the API up, pause, create `runs` snapshots. 0, -1 on
+ * error, -2 when wisp died of SIGSYS. */
+static int wisp_create(struct size_cfg *s, int runs, const char *secflag, struct create_res *r)
+{
+	char sock[4200], resp[8192], body[9000];
+	char *argv[] = { (char *)g_wisp, "--api-sock", sock, "--config-file", s->cfg,
+			 (char *)secflag, NULL };
+	struct proc p;
+	double ex;
+	int fd = -1, st, ret = -1;
+
+	snprintf(sock, sizeof(sock), "%s/wc.sock", g_dir);
+	unlink(sock);
+	if (spawn(&p, argv) < 0)
+		return -1;
+	if (!wait_after(&p, 0, "SNAP 1\r\n", 120000)) {
+		fprintf(stderr, "wisp: the guest did not reach SNAP 1:\n%s\n%s\n", p.out.data,
+			p.err.data);
+		goto out;
+	}
+	fd = connect_retry(&p, sock, 5000);
+	if (fd < 0 || http_req(fd, "PATCH", "/vm", "{\"state\": \"Paused\"}", resp, sizeof(resp),
+			       10000) != 204) {
+		fprintf(stderr, "wisp: pause failed: %s\n", resp);
+		goto out;
+	}
+	snprintf(body, sizeof(body),
+		 "{\"snapshot_type\": \"Full\", \"snapshot_path\": \"%s\", \"mem_file_path\": \"%s\"}",
+		 s->w_state, s->w_mem);
+	if (rss_kib(p.pid, (uint64_t)s->mib << 20, &r->rss_before, &ex) < 0)
+		r->rss_before = NAN;
+	for (int i = 0; i < runs; i++) {
+		double t0;
+
+		/* From the second on: resume, one more SNAP line, pause again. */
+		if (i > 0) {
+			size_t off = p.out.len;
+
+			if (http_req(fd, "PATCH", "/vm", "{\"state\": \"Resumed\"}", resp,
+				     sizeof(resp), 10000) != 204 ||
+			    !wait_after(&p, off, "SNAP ", 5000) ||
+			    http_req(fd, "PATCH", "/vm", "{\"state\": \"Paused\"}", resp,
+				     sizeof(resp), 10000) != 204) {
+				fprintf(stderr, "wisp: resume/pause failed: %s\n", resp);
+				goto out;
+			}
+		}
+		unlink(s->w_state);
+		unlink(s->w_mem);
+		t0 = now_us();
+		st = http_req(fd, "PUT", "/snapshot/create", body, resp, sizeof(resp), 120000);
+		r->ms[i] = (now_us() - t0) / 1e3;
+		r->ms_durable[i] = r->ms[i];
+		if (st != 204) {
+			if (died_of_sigsys(&p)) {
+				ret = -2;
+				goto out;
+			}
+			fprintf(stderr, "wisp: snapshot create: %d %s\n%s\n", st, resp, p.err.data);
+			goto out;
+		}
+		if (g_verbose)
+			fprintf(stderr, "wisp create %d: %.1f ms\n", i, r->ms[i]);
+	}
+	r->n = runs;
+	if (rss_kib(p.pid, (uint64_t)s->mib << 20, &r->rss_after, &ex) < 0)
+		r->rss_after = NAN;
+	file_sizes(s->w_state, &r->state_app, &r->state_alloc);
+	file_sizes(s->w_mem, &r->mem_app, &r->mem_alloc);
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	reap(&p);
+	return ret;
+}
+
+static int qemu_create(struct size_cfg *s, int runs, struct create_res *r)
+{
+	char qsock[4200], qarg[4300], done[4200], cmd[9000], ret[8192];
+	char *argv[32];
+	struct proc p;
+	struct qmp q = { .fd = -1 };
+	double ex;
+	int rc = -1;
+
+	snprintf(qsock, sizeof(qsock), "%s/qc.sock", g_dir);
+	snprintf(qarg, sizeof(qarg), "unix:%s,server=on,wait=off", qsock);
+	snprintf(done, sizeof(done), "%s.done", s->q_file);
+	unlink(qsock);
+	qemu_argv(argv, s, qarg, NULL);
+	if (spawn(&p, argv) < 0)
+		return -1;
+	if (qmp_open(&q, &p, qsock, NULL) < 0) {
+		fprintf(stderr, "qemu: no QMP:\n%s\n", p.err.data);
+		goto out;
+	}
+	if (!wait_after(&p, 0, "SNAP 1\r\n", 120000)) {
+		fprintf(stderr, "qemu: the guest did not reach SNAP 1:\n%s\n%s\n", p.out.data,
+			p.err.data);
+		goto out;
+	}
+	/* Events on; no bandwidth limit (the default is 32 MiB/s). */
+	if (qmp_cmd(&q, "{\"execute\": \"migrate-set-capabilities\", \"arguments\": "
+		    "{\"capabilities\": [{\"capability\": \"events\", \"state\": true}]}}\n",
+		    NULL, 0) < 0 ||
+	    qmp_cmd(&q, "{\"execute\": \"migrate-set-parameters\", \"arguments\": "
+		    "{\"max-bandwidth\": 1099511627776}}\n", NULL, 0) < 0 ||
+	    qmp_cmd(&q, "{\"execute\": \"stop\"}\n", NULL, 0) < 0)
+		goto out;
+	snprintf(cmd, sizeof(cmd),
+		 "{\"execute\": \"migrate\", \"arguments\": {\"uri\": "
+		 "\"exec:cat > %s && sync %s && touch %s\"}}\n", s->q_file, s->q_file, done);
+	if (rss_kib(p.pid, (uint64_t)s->mib << 20, &r->rss_before, &ex) < 0)
+		r->rss_before = NAN;
+	for (int i = 0; i < runs; i++) {
+		double t0, end;
+		char line[8192];
+		struct stat stb;
+
+		/* QEMU refuses a second migrate from "postmigrate": cont, one more
+		 * SNAP line, stop (wisp does the same). */
+		if (i > 0) {
+			size_t off = p.out.len;
+
+			if (qmp_cmd(&q, "{\"execute\": \"cont\"}\n", NULL, 0) < 0 ||
+			    !wait_after(&p, off, "SNAP ", 5000) ||
+			    qmp_cmd(&q, "{\"execute\": \"stop\"}\n", NULL, 0) < 0) {
+				fprintf(stderr, "qemu: cont/stop failed\n");
+				goto out;
+			}
+		}
+		unlink(s->q_file);
+		unlink(done);
+		q.mig[0] = 0;
+		t0 = now_us();
+		if (qmp_cmd(&q, cmd, ret, sizeof(ret)) < 0)
+			goto out;
+		while (strcmp(q.mig, "completed") && strcmp(q.mig, "failed") &&
+		       strcmp(q.mig, "cancelled"))
+			if (qmp_line(&q, 120000, line, sizeof(line)) != 1) {
+				fprintf(stderr, "qemu: no MIGRATION completed event\n");
+				goto out;
+			}
+		r->ms[i] = (now_us() - t0) / 1e3;
+		if (strcmp(q.mig, "completed")) {
+			fprintf(stderr, "qemu: migration %s\n", q.mig);
+			goto out;
+		}
+		end = now_us() + 120e6;
+		while (stat(done, &stb) < 0) {
+			if (now_us() > end) {
+				fprintf(stderr, "qemu: %s never appeared\n", done);
+				goto out;
+			}
+			usleep(100);
+		}
+		r->ms_durable[i] = (now_us() - t0) / 1e3;
+		if (g_verbose)
+			fprintf(stderr, "qemu create %d: %.1f ms (durable %.1f ms)\n", i, r->ms[i],
+				r->ms_durable[i]);
+	}
+	r->n = runs;
+	if (rss_kib(p.pid, (uint64_t)s->mib << 20, &r->rss_after, &ex) < 0)
+		r->rss_after = NAN;
+	file_sizes(s->q_file, &r->mem_app, &r->mem_alloc);
+	r->state_app = r->state_alloc = NAN;
+	rc = 0;
+out:
+	qmp_close(&q);
+	reap(&p);
+	return rc;
+}
+
+/* ---- restore ---- */
+
+struct restore_sample {
+	double sock_ms, load_ms, running_ms, echo_lat_ms, echo_ms, cpu_ms, echo2_lat_ms;
+	double files_us, create_us, devices_us, state_us;
+	double kvm_vm_us, memory_us, dev_create_us, vcpus_us;   /* parts of create_us */
+	double rss_ex, rss_guest;
+};
+
+struct vm_slot {
+	struct proc p;
+	struct qmp q;
+	char sock[4200];
+};
+
+/* Start one VMM restoring the snapshot, resumed, up to the first echo.
+ * The process is left running in slot (reap() it). 0, -1, or -2 on SIGSYS. */
+static int restore_one(bool wisp, struct size_cfg *s, int idx, struct vm_slot *v,
+		       struct restore_sample *o)
+{
+	char resp[8192], body[9000], qarg[4300], cmd[4400];
+	char *argv[32];
+	double t0, t_sock, t_run, t_write, t_load;
+	size_t off;
+
+	memset(o, 0, sizeof(*o));
+	v->q.fd = -1;
+	if (wisp) {
+		int fd, st;
+		char *w_plain[] = { (char *)g_wisp, "--api-sock", v->sock, "--id", "bench",
+				    g_load_noseccomp ? "--no-seccomp" : NULL, NULL };
+		char *w_traced[] = { STRACE_BIN, "-f", "-T", "--seccomp-bpf", "-e",
+				     "trace=ioctl,mmap,openat", "-o", (char *)g_strace_out, (char *)g_wisp,
+				     "--api-sock", v->sock, "--id", "bench",
+				     g_load_noseccomp ? "--no-seccomp" : NULL, NULL };
+		char **w_argv = g_strace_out ? w_traced : w_plain;
+
+		snprintf(v->sock, sizeof(v->sock), "%s/w%d.sock", g_dir, idx);
+		unlink(v->sock);
+		snprintf(body, sizeof(body),
+			 "{\"snapshot_path\": \"%s\", \"mem_backend\": {\"backend_type\": \"File\", "
+			 "\"backend_path\": \"%s\"}, \"resume_vm\": true}", s->w_state, s->w_mem);
+		t0 = now_us();
+		if (spawn(&v->p, w_argv) < 0)
+			return -1;
+		fd = connect_retry(&v->p, v->sock, 10000);
+		if (fd < 0) {
+			fprintf(stderr, "wisp: no API socket (status %d)\n%s\n", v->p.status,
+				v->p.err.data);
+			return -1;
+		}
+		t_sock = now_us();
+		st = http_req(fd, "PUT", "/snapshot/load", body, resp, sizeof(resp), 30000);
+		t_run = now_us();
+		close(fd);
+		if (st != 204) {
+			if (died_of_sigsys(&v->p))
+				return -2;
+			fprintf(stderr, "wisp: snapshot load: %d %s\n%s\n", st, resp, v->p.err.data);
+			return -1;
+		}
+		o->load_ms = (t_run - t_sock) / 1e3;
+	} else {
+		snprintf(v->sock, sizeof(v->sock), "%s/q%d.sock", g_dir, idx);
+		snprintf(qarg, sizeof(qarg), "unix:%s,server=on,wait=off", v->sock);
+		snprintf(cmd, sizeof(cmd),
+			 "{\"execute\": \"migrate-incoming\", \"arguments\": {\"uri\": "
+			 "\"exec:cat %s\"}}\n", s->q_file);
+		unlink(v->sock);
+		qemu_argv(argv, s, qarg, "defer");
+		t0 = now_us();
+		if (spawn(&v->p, argv) < 0)
+			return -1;
+		if (qmp_open(&v->q, &v->p, v->sock, &t_sock) < 0) {
+			fprintf(stderr, "qemu: no QMP\n%s\n", v->p.err.data);
+			return -1;
+		}
+		if (qmp_cmd(&v->q, "{\"execute\": \"migrate-set-capabilities\", \"arguments\": "
+			    "{\"capabilities\": [{\"capability\": \"events\", \"state\": true}]}}\n",
+			    NULL, 0) < 0)
+			return -1;
+		t_load = now_us();
+		if (qmp_cmd(&v->q, cmd, NULL, 0) < 0)
+			return -1;
+		while (strcmp(v->q.mig, "completed")) {
+			char line[8192];
+
+			if (!strcmp(v->q.mig, "failed") ||
+			    qmp_line(&v->q, 60000, line, sizeof(line)) != 1) {
+				fprintf(stderr, "qemu: incoming migration did not complete (%s)\n%s\n",
+					v->q.mig, v->p.err.data);
+				return -1;
+			}
+		}
+		/* The source was stopped, so the destination stays paused. */
+		if (qmp_cmd(&v->q, "{\"execute\": \"cont\"}\n", NULL, 0) < 0)
+			return -1;
+		t_run = now_us();
+		o->load_ms = (t_run - t_load) / 1e3;
+	}
+	off = v->p.out.len;
+	t_write = now_us();
+	if (proc_send(&v->p, "x", 1) < 0 || !wait_after(&v->p, off, ECHO, 30000)) {
+		fprintf(stderr, "%s: no echo\n%s\n%s\n", wisp ? "wisp" : "qemu", v->p.out.data,
+			v->p.err.data);
+		return -1;
+	}
+	o->echo_ms = (now_us() - t0) / 1e3;
+	o->echo_lat_ms = (now_us() - t_write) / 1e3;
+	o->cpu_ms = cpu_sched_ms(v->p.pid);
+	o->sock_ms = (t_sock - t0) / 1e3;
+	o->running_ms = (t_run - t0) / 1e3;
+	o->files_us = o->create_us = o->devices_us = o->state_us = NAN;
+	o->kvm_vm_us = o->memory_us = o->dev_create_us = o->vcpus_us = NAN;
+	if (wisp) {
+		const char *l;
+		unsigned long long a, b, c, d, e, f, g, h;
+
+		proc_wait_for(&v->p, "KVM state ", 2000);
+		l = strstr(v->p.err.data, "snapshot load: files ");
+		if (l && sscanf(l, "snapshot load: files %llu us, VM create %llu us (KVM VM %llu, "
+				"memory %llu, devices %llu, vCPUs %llu), devices %llu us, KVM state "
+				"%llu us", &a, &b, &e, &f, &g, &h, &c, &d) == 8) {
+			o->kvm_vm_us = (double)e;
+			o->memory_us = (double)f;
+			o->dev_create_us = (double)g;
+			o->vcpus_us = (double)h;
+		} else if (!l || sscanf(l, "snapshot load: files %llu us, VM create %llu us, devices "
+					"%llu us, KVM state %llu us", &a, &b, &c, &d) != 4) {
+			return 0;
+		}
+		o->files_us = (double)a;
+		o->create_us = (double)b;
+		o->devices_us = (double)c;
+		o->state_us = (double)d;
+	}
+	return 0;
+}
+
+/* After the echo: let the guest print its next SNAP line, then read RSS. */
+static void restore_rss(struct vm_slot *v, struct size_cfg *s, struct restore_sample *o)
+{
+	double tot, pss, pssg, t0;
+	size_t off = v->p.out.len;
+
+	wait_after(&v->p, off, "SNAP ", 2000);
+	/* A second byte, once the restored guest has run a while. */
+	off = v->p.out.len;
+	t0 = now_us();
+	if (proc_send(&v->p, "y", 1) == 0 && wait_after(&v->p, off, "Ey\r\n", 5000))
+		o->echo2_lat_ms = (now_us() - t0) / 1e3;
+	else
+		o->echo2_lat_ms = NAN;
+	if (rss_kib(v->p.pid, (uint64_t)s->mib << 20, &tot, &o->rss_ex) < 0 ||
+	    pss_kib(v->p.pid, (uint64_t)s->mib << 20, &pss, &pssg, &o->rss_guest) < 0)
+		o->rss_ex = o->rss_guest = NAN;
+}
+
+static void slot_free(struct vm_slot *v)
+{
+	qmp_close(&v->q);
+	reap(&v->p);
+	unlink(v->sock);
+}
+
+/* An untimed restore that checks the guest: `V` -> WTEST snap PASS. */
+static int verify_restore(bool wisp, struct size_cfg *s)
+{
+	struct vm_slot v;
+	struct restore_sample o;
+	int r;
+
+	memset(&v, 0, sizeof(v));
+	r = restore_one(wisp, s, 99, &v, &o);
+	if (r == -2 && wisp) {
+		slot_free(&v);
+		fprintf(stderr, "wisp died of SIGSYS in snapshot load: restoring with --no-seccomp\n");
+		g_load_noseccomp = true;
+		memset(&v, 0, sizeof(v));
+		r = restore_one(wisp, s, 99, &v, &o);
+	}
+	if (r == 0) {
+		proc_send(&v.p, "V", 1);
+		const char *res;
+
+		if (!proc_wait_for(&v.p, "WTEST snap ", 60000) ||
+		    !(res = strstr(v.p.out.data, "WTEST snap ")) ||
+		    !wait_after(&v.p, (size_t)(res - v.p.out.data), "\n", 5000) ||
+		    !strstr(v.p.out.data, "WTEST snap PASS")) {
+			fprintf(stderr, "%s: restored guest failed its check:\n%s\n%s\n",
+				wisp ? "wisp" : "qemu", v.p.out.data, v.p.err.data);
+			r = -1;
+		}
+	}
+	slot_free(&v);
+	return r;
+}
+
+/* ---- output ---- */
+
+static void row(const char *name, double w, double q, int dec)
+{
+	printf("| %-62s | %10s | %10s | %9s |\n", name, fmt_num(w, dec), fmt_num(q, dec),
+	       fmt_ratio(w, q));
+}
+
+#define MED(arr, field, n)                                                                     \
+	({                                                                                     \
+		double _v[MAX_VMS > MAX_RUNS ? MAX_VMS : MAX_RUNS];                            \
+		for (int _i = 0; _i < (n); _i++)                                                \
+			_v[_i] = (arr)[_i].field;                                              \
+		median(_v, (n));                                                               \
+	})
+
+static double sum(const double *v, int n)
+{
+	double t = 0;
+
+	for (int i = 0; i < n; i++)
+		t += v[i];
+	return n ? t : NAN;
+}
+
+struct density {
+	int k;
+	double pss[MAX_VMS], pss_guest[MAX_VMS], pss_ex[MAX_VMS];
+};
+
+static int density_run(bool wisp, struct size_cfg *s, int k, struct density *d)
+{
+	static struct vm_slot v[MAX_VMS];
+	struct restore_sample o;
+	double rssg;
+	int rc = 0, started = 0;
+
+	memset(v, 0, sizeof(v));
+	for (int i = 0; i < k && rc == 0; i++) {
+		started = i + 1;
+		if (restore_one(wisp, s, 200 + i, &v[i], &o) < 0)
+			rc = -1;
+	}
+	if (rc == 0) {
+		usleep(300000);
+		for (int i = 0; i < k; i++) {
+			if (pss_kib(v[i].p.pid, (uint64_t)s->mib << 20, &d->pss[i], &d->pss_guest[i],
+				    &rssg) < 0) {
+				rc = -1;
+				break;
+			}
+			d->pss_ex[i] = d->pss[i] - d->pss_guest[i];
+		}
+		d->k = k;
+	}
+	for (int i = 0; i < started; i++)
+		slot_free(&v[i]);
+	return rc;
+}
+
+/* Where wisp's load spends its time in the kernel: `runs` restores under
+ * strace -T (ioctl and mmap only, --seccomp-bpf), medians per run of the
+ * time in KVM_CREATE_VM, the guest-RAM mmap, KVM_SET_USER_MEMORY_REGION and
+ * KVM_CREATE_VCPU, and of the load log's parts in those same runs. */
+struct traced {
+	int n;
+	double create_vm[MAX_RUNS], mmap_ram[MAX_RUNS], memslot[MAX_RUNS], vcpu[MAX_RUNS];
+	double log_create[MAX_RUNS], other[MAX_RUNS], calls[MAX_RUNS];
+};
+
+static double strace_secs(const char *line)
+{
+	const char *lt = strrchr(line, '<');
+
+	return lt && !strstr(lt, "unfinished") ? strtod(lt + 1, NULL) * 1e6 : 0;
+}
+
+static int strace_run(struct size_cfg *s, int runs, struct traced *t)
+{
+	char out[4200], line[4096], ram[64];
+
+	snprintf(out, sizeof(out), "%s/strace.txt", g_dir);
+	snprintf(ram, sizeof(ram), "mmap(NULL, %llu,", (unsigned long long)s->mib << 20);
+	g_strace_out = out;
+	t->n = 0;
+	for (int i = 0; i < runs; i++) {
+		struct vm_slot v;
+		struct restore_sample o;
+		FILE *f;
+		int r;
+
+		memset(&v, 0, sizeof(v));
+		unlink(out);
+		r = restore_one(true, s, 300 + i, &v, &o);
+		slot_free(&v);
+		if (r < 0)
+			break;
+		f = fopen(out, "r");
+		if (!f)
+			break;
+		t->create_vm[i] = t->mmap_ram[i] = t->memslot[i] = t->vcpu[i] = 0;
+		t->other[i] = t->calls[i] = 0;
+		/* The load: from opening the state file to KVM_SET_CLOCK (the
+		 * last restore ioctl), all on the VMM thread. */
+		bool in = false;
+		double top_us = 0;
+		char top[64] = "";
+
+		while (fgets(line, sizeof(line), f)) {
+			if (!in && strstr(line, "openat(") && strstr(line, s->w_state))
+				in = true;
+			if (!in)
+				continue;
+			t->calls[i]++;
+			if (strstr(line, "KVM_CREATE_VM"))
+				t->create_vm[i] += strace_secs(line);
+			else if (strstr(line, "KVM_SET_USER_MEMORY_REGION"))
+				t->memslot[i] += strace_secs(line);
+			else {
+				double us = strace_secs(line);
+
+				t->other[i] += us;
+				if (us > top_us) {
+					top_us = us;
+					snprintf(top, sizeof(top), "%.60s", line);
+				}
+			}
+			if (strstr(line, "KVM_CREATE_VCPU"))
+				t->vcpu[i] += strace_secs(line);
+			else if (strstr(line, ram))
+				t->mmap_ram[i] += strace_secs(line);
+			if (strstr(line, "KVM_SET_CLOCK"))
+				in = false;
+		}
+		fclose(f);
+		t->log_create[i] = o.create_us;
+		if (g_verbose)
+			fprintf(stderr, "strace %d: KVM_CREATE_VM %.0f us, memslot %.0f us, other %.0f "
+				"us in %.0f calls (longest %.0f us: %s); log VM create %.0f us\n", i,
+				t->create_vm[i], t->memslot[i], t->other[i], t->calls[i], top_us, top,
+				o.create_us);
+		t->n++;
+	}
+	g_strace_out = NULL;
+	unlink(out);
+	return t->n == runs ? 0 : -1;
+}
+
+static void usage(const char *me)
+{
+	fprintf(stderr,
+		"usage: %s [-n RUNS] [-k VMS] [-b BUILD_DIR] [-s MIB:FILL[,MIB:FILL...]] [--quick] "
+		"[--no-qemu] [--strace] [-v]\n  defaults: -n 20 -k 10 -s 128:16,1024:64; --quick: -n 3 -k 3\n",
+		me);
+}
+
+int main(int argc, char **argv)
+{
+	int runs = 20, k = 10, c, nsizes = 0;
+	bool qemu = access(QEMU_BIN, X_OK) == 0, quick = false;
+	bool use_strace = false;
+	const char *build = getenv("WISP_BUILD_DIR") ? getenv("WISP_BUILD_DIR") : "build";
+	const char *sizes = "128:16,1024:64";
+	static struct size_cfg sz[MAX_SIZES];
+	char guest[4096], wisp[4096];
+	static const struct option opts[] = {
+		{ "no-qemu", no_argument, NULL, 'Q' },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "strace", no_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((c = getopt_long(argc, argv, "n:k:b:s:v", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': runs = atoi(optarg); break;
+		case 'k': k = atoi(optarg); break;
+		case 'b': build = optarg; break;
+		case 's': sizes = optarg; break;
+		case 'v': g_verbose = true; break;
+		case 'Q': qemu = false; break;
+		case 'q': quick = true; break;
+		case 'T': use_strace = true; break;
+		default: usage(argv[0]); return 2;
+		}
+	}
+	if (use_strace && access(STRACE_BIN, X_OK) < 0) {
+		fprintf(stderr, "--strace needs %s\n", STRACE_BIN);
+		return 2;
+	}
+	if (quick) {
+		runs = 3;
+		k = 3;
+	}
+	if (runs < 1 || runs > MAX_RUNS || k < 0 || k > MAX_VMS) {
+		fprintf(stderr, "-n must be 1..%d, -k 0..%d\n", MAX_RUNS, MAX_VMS);
+		return 2;
+	}
+	for (const char *p = sizes; *p && nsizes < MAX_SIZES;) {
+		unsigned m, f;
+		int used;
+
+		if (sscanf(p, "%u:%u%n", &m, &f, &used) != 2 || m < 16 || f == 0 || f + 8 > m) {
+			fprintf(stderr, "bad -s entry at '%s' (MIB:FILL, FILL + 8 <= MIB)\n", p);
+			return 2;
+		}
+		sz[nsizes].mib = m;
+		sz[nsizes++].fill = f;
+		p += used;
+		if (*p == ',')
+			p++;
+	}
+	snprintf(guest, sizeof(guest), "%s/wisp-testguest", build);
+	snprintf(wisp, sizeof(wisp), "%s/wisp", build);
+	g_guest = guest;
+	g_wisp = wisp;
+	if (access(guest, R_OK) < 0 || access(wisp, X_OK) < 0) {
+		fprintf(stderr, "%s or %s missing (-b BUILD_DIR)\n", guest, wisp);
+		return 2;
+	}
+	g_dir = tmpdir_make();
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	for (int si = 0; si < nsizes; si++) {
+		struct size_cfg *s = &sz[si];
+		static struct create_res wc, qc;
+		static struct restore_sample ws[MAX_RUNS], qs[MAX_RUNS];
+		static struct density wd, qd;
+		static struct traced tr;
+		char *doc, name[64];
+		int r;
+
+		memset(&wc, 0, sizeof(wc));
+		memset(&qc, 0, sizeof(qc));
+		memset(&wd, 0, sizeof(wd));
+		memset(&tr, 0, sizeof(tr));
+		memset(&qd, 0, sizeof(qd));
+		snprintf(s->append, sizeof(s->append), "wtest=snap wtest.mib=%u", s->fill);
+		snprintf(s->mem_arg, sizeof(s->mem_arg), "%u", s->mib);
+		snprintf(s->w_state, sizeof(s->w_state), "%s/w%u.state", g_dir, s->mib);
+		snprintf(s->w_mem, sizeof(s->w_mem), "%s/w%u.mem", g_dir, s->mib);
+		snprintf(s->q_file, sizeof(s->q_file), "%s/q%u.mig", g_dir, s->mib);
+		if (asprintf(&doc, "{\"boot-source\": {\"kernel_image_path\": \"%s\", \"boot_args\": "
+			     "\"%s\"}, \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": %u}}",
+			     guest, s->append, s->mib) < 0)
+			abort();
+		snprintf(name, sizeof(name), "vm%u.json", s->mib);
+		char *cfgpath = write_tmp_file(name, doc);
+		snprintf(s->cfg, sizeof(s->cfg), "%s", cfgpath);
+		free(cfgpath);
+		free(doc);
+
+		fprintf(stderr, "[%u MiB] creating snapshots...\n", s->mib);
+		r = wisp_create(s, runs, g_create_noseccomp ? "--no-seccomp" : NULL, &wc);
+		if (r == -2) {
+			fprintf(stderr, "wisp died of SIGSYS in snapshot create with its default "
+					"seccomp filter: creating with --no-seccomp\n");
+			g_create_noseccomp = true;
+			memset(&wc, 0, sizeof(wc));
+			r = wisp_create(s, runs, "--no-seccomp", &wc);
+		}
+		if (r < 0)
+			goto fail;
+		if (qemu && qemu_create(s, runs, &qc) < 0)
+			goto fail;
+
+		fprintf(stderr, "[%u MiB] checking one restore of each (V -> PASS)...\n", s->mib);
+		if (verify_restore(true, s) < 0 || (qemu && verify_restore(false, s) < 0))
+			goto fail;
+
+		fprintf(stderr, "[%u MiB] %d restores each...\n", s->mib, runs);
+		for (int i = 0; i < runs; i++) {
+			struct vm_slot v;
+
+			memset(&v, 0, sizeof(v));
+			if (restore_one(true, s, i, &v, &ws[i]) < 0) {
+				slot_free(&v);
+				goto fail;
+			}
+			restore_rss(&v, s, &ws[i]);
+			slot_free(&v);
+			if (g_verbose)
+				fprintf(stderr, "wisp restore %d: echo %.2f ms (load %.2f)\n", i,
+					ws[i].echo_ms, ws[i].load_ms);
+			if (!qemu)
+				continue;
+			memset(&v, 0, sizeof(v));
+			if (restore_one(false, s, i, &v, &qs[i]) < 0) {
+				slot_free(&v);
+				goto fail;
+			}
+			restore_rss(&v, s, &qs[i]);
+			slot_free(&v);
+			if (g_verbose)
+				fprintf(stderr, "qemu restore %d: echo %.2f ms\n", i, qs[i].echo_ms);
+		}
+		if (use_strace) {
+			int tn = runs < 10 ? runs : 10;
+
+			fprintf(stderr, "[%u MiB] %d wisp restores under strace...\n", s->mib, tn);
+			if (strace_run(s, tn, &tr) < 0)
+				goto fail;
+		}
+		if (k > 0) {
+			fprintf(stderr, "[%u MiB] %d VMs at once...\n", s->mib, k);
+			if (density_run(true, s, k, &wd) < 0 || (qemu && density_run(false, s, k, &qd) < 0))
+				goto fail;
+		}
+
+		int qn = qemu ? runs : 0;
+		double nan = NAN;
+
+		printf("\nsnapshot benchmark: test guest 'snap' (wtest.mib=%u), 1 vCPU, %u MiB RAM, "
+		       "%d runs each (medians)%s%s\n", s->fill, s->mib, runs,
+		       g_create_noseccomp ? "; wisp create with --no-seccomp" : "",
+		       g_load_noseccomp ? "; wisp load with --no-seccomp" : "");
+		printf("| %-62s | %10s | %10s | %9s |\n", "metric", "wisp", "qemu", "wisp/qemu");
+		printf("|---|---:|---:|---:|\n");
+		row("create: call until done (ms)", median(wc.ms, wc.n), median(qc.ms, qc.n), 1);
+		row("create: until files fsynced (ms; wisp: the same call)", median(wc.ms, wc.n),
+		    median(qc.ms_durable, qc.n), 1);
+		row("create: first call after boot (ms)", wc.n ? wc.ms[0] : nan,
+		    qc.n ? qc.ms[0] : nan, 1);
+		row("source VMM RSS, paused, before the first create (KiB)", wc.rss_before,
+		    qc.n ? qc.rss_before : nan, 0);
+		row("source VMM RSS after the creates (KiB)", wc.rss_after,
+		    qc.n ? qc.rss_after : nan, 0);
+		row("state file (KiB)", wc.state_app, nan, 0);
+		row("memory file, apparent size (KiB)", wc.mem_app, nan, 0);
+		row("memory file, allocated (KiB)", wc.mem_alloc, nan, 0);
+		row("all snapshot files, apparent size (KiB)", wc.state_app + wc.mem_app,
+		    qemu ? qc.mem_app : nan, 0);
+		row("all snapshot files, allocated (KiB)", wc.state_alloc + wc.mem_alloc,
+		    qemu ? qc.mem_alloc : nan, 0);
+		row("restore: start -> API / QMP socket accepting (ms)", MED(ws, sock_ms, runs),
+		    MED(qs, sock_ms, qn), 2);
+		row("restore: load (wisp: PUT /snapshot/load; QEMU: migrate-incoming..cont) (ms)",
+		    MED(ws, load_ms, runs), MED(qs, load_ms, qn), 2);
+		row("restore: start -> guest running (ms)", MED(ws, running_ms, runs),
+		    MED(qs, running_ms, qn), 2);
+		row("restore: byte written -> echo read (ms)", MED(ws, echo_lat_ms, runs),
+		    MED(qs, echo_lat_ms, qn), 2);
+		row("restore: start -> first echo (ms)", MED(ws, echo_ms, runs), MED(qs, echo_ms, qn),
+		    2);
+		row("later: byte written -> echo read, after a SNAP line (ms)",
+		    MED(ws, echo2_lat_ms, runs), MED(qs, echo2_lat_ms, qn), 2);
+		row("restore: VMM CPU time, all threads, start -> echo (ms)", MED(ws, cpu_ms, runs),
+		    MED(qs, cpu_ms, qn), 2);
+		row("wisp load log: files (us)", MED(ws, files_us, runs), nan, 0);
+		row("wisp load log: VM create (us)", MED(ws, create_us, runs), nan, 0);
+		row("  of which KVM VM (us)", MED(ws, kvm_vm_us, runs), nan, 0);
+		row("  of which memory: mapping + KVM memory slots (us)", MED(ws, memory_us, runs),
+		    nan, 0);
+		row("  of which devices created (us)", MED(ws, dev_create_us, runs), nan, 0);
+		row("  of which vCPUs created (us)", MED(ws, vcpus_us, runs), nan, 0);
+		row("wisp load log: devices (us)", MED(ws, devices_us, runs), nan, 0);
+		row("wisp load log: KVM state (us)", MED(ws, state_us, runs), nan, 0);
+		{
+			double tot[MAX_RUNS];
+
+			for (int i = 0; i < runs; i++)
+				tot[i] = ws[i].files_us + ws[i].create_us + ws[i].devices_us +
+					 ws[i].state_us;
+			row("wisp load log: sum of the four (us)", median(tot, runs), nan, 0);
+			{
+				double own[MAX_RUNS];
+
+				for (int i = 0; i < runs; i++)
+					own[i] = tot[i] - ws[i].kvm_vm_us - ws[i].memory_us;
+				row("load log sum - KVM VM - memory (us)", median(own, runs), nan, 0);
+			}
+			{
+				double gap[MAX_RUNS];
+
+				for (int i = 0; i < runs; i++)
+					gap[i] = ws[i].load_ms * 1e3 - tot[i];
+				row("load round trip - log sum: API hops, vCPU start, reply (us)",
+				    median(gap, runs), nan, 0);
+			}
+			if (tr.n) {
+				row("strace: KVM_CREATE_VM (us)", median(tr.create_vm, tr.n), nan, 0);
+				row("strace: KVM_SET_USER_MEMORY_REGION (us)", median(tr.memslot, tr.n),
+				    nan, 0);
+				row("strace: guest RAM mmap (us)", median(tr.mmap_ram, tr.n), nan, 0);
+				row("strace: KVM_CREATE_VCPU (us)", median(tr.vcpu, tr.n), nan, 0);
+			}
+		}
+		row("VMM RSS excluding guest RAM, after restore (KiB)", MED(ws, rss_ex, runs),
+		    MED(qs, rss_ex, qn), 0);
+		row("guest RAM mapping RSS, after restore (KiB)", MED(ws, rss_guest, runs),
+		    MED(qs, rss_guest, qn), 0);
+		if (k > 0) {
+			char n1[96], n2[96], n3[96], n4[96];
+
+			snprintf(n1, sizeof(n1), "%d VMs at once: Pss per VM, median (KiB)", k);
+			snprintf(n2, sizeof(n2), "%d VMs at once: guest RAM Pss per VM, median (KiB)", k);
+			snprintf(n3, sizeof(n3), "%d VMs at once: Pss without guest RAM, median (KiB)", k);
+			snprintf(n4, sizeof(n4), "%d VMs at once: Pss summed over the %d (MiB)", k, k);
+			row(n1, median(wd.pss, wd.k), median(qd.pss, qd.k), 0);
+			row(n2, median(wd.pss_guest, wd.k), median(qd.pss_guest, qd.k), 0);
+			row(n3, median(wd.pss_ex, wd.k), median(qd.pss_ex, qd.k), 0);
+			row(n4, sum(wd.pss, wd.k) / 1024, qd.k ? sum(qd.pss, qd.k) / 1024 : nan, 1);
+		}
+		fflush(stdout);
+		unlink(s->w_state);
+		unlink(s->w_mem);
+		unlink(s->q_file);
+	}
+	kill_all();
+	tmpdir_cleanup();
+	return 0;
+fail:
+	kill_all();
+	tmpdir_cleanup();
+	return 1;
+}
