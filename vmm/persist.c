@@ -362,7 +362,8 @@ static int load_files(struct loaded *l, const struct api_snapshot_load *p, char 
 	r = check_config(l, p, err, errlen);
 	if (r == 0)
 		r = check_kvm_records(l, p->snapshot_path, err, errlen);
-	if (r == 0)
+	/* Uffd: the handler serves the memory file, wisp never opens it. */
+	if (r == 0 && p->backend == API_MEM_BACKEND_FILE)
 		r = open_mem_file(l, p->backend_path, err, errlen);
 	return r;
 }
@@ -462,10 +463,6 @@ int vm_snapshot_load(const struct api_snapshot_load *p, struct vm_options *opts,
 
 	*fatal = false;
 	memset(t, 0, sizeof(*t));
-	if (p->backend != API_MEM_BACKEND_FILE) {
-		ERR("mem_backend.backend_type: Uffd is not supported by this wisp yet (use File)");
-		return -EINVAL;
-	}
 	r = load_files(&l, p, err, errlen);
 	if (r < 0)
 		goto fail;
@@ -477,9 +474,11 @@ int vm_snapshot_load(const struct api_snapshot_load *p, struct vm_options *opts,
 		goto fail;
 	}
 	opts->mem_fd = l.mem_fd;
+	opts->uffd_socket = p->backend == API_MEM_BACKEND_UFFD ? p->backend_path : NULL;
 	t1 = mono_us();
 	r = vm_create(vm, &l.cfg, opts, loop, err, errlen);
 	opts->mem_fd = -1;
+	opts->uffd_socket = NULL;
 	if (r < 0) {
 		free(vm);
 		vm = NULL;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "uffd.h"
 #include "vm.h"
 #include "virtio.h"
 
@@ -159,9 +160,10 @@ static int setup_memory(struct vm *vm, char *err, size_t errlen)
 	struct guest_region layout[2];
 	unsigned n = guest_mem_layout(size, layout);
 	bool from_snapshot = vm->opts.mem_fd >= 0;
+	bool uffd = vm->opts.uffd_socket != NULL;
 	int fd = vm->opts.mem_fd, r;
 
-	if (!from_snapshot) {
+	if (!from_snapshot && !uffd) {
 		r = create_ram_file(vm, size, err, errlen);
 		if (r < 0)
 			return r;
@@ -171,13 +173,15 @@ static int setup_memory(struct vm *vm, char *err, size_t errlen)
 		return r;
 	for (unsigned i = 0; i < n; i++) {
 		struct kvm_userspace_memory_region kr = { 0 };
-		void *p = mmap(NULL, layout[i].size, PROT_READ | PROT_WRITE,
-			       (from_snapshot ? MAP_PRIVATE : MAP_SHARED) | MAP_NORESERVE, fd,
-			       (off_t)off);
+		void *p = uffd ? mmap(NULL, layout[i].size, PROT_READ | PROT_WRITE,
+				      UFFD_GUEST_MAP_FLAGS, -1, 0)
+			       : mmap(NULL, layout[i].size, PROT_READ | PROT_WRITE,
+				      (from_snapshot ? MAP_PRIVATE : MAP_SHARED) | MAP_NORESERVE, fd,
+				      (off_t)off);
 
 		if (p == MAP_FAILED) {
 			ERR("%s: cannot map %llu MiB of guest memory (region %u): %s",
-			    from_snapshot ? "mem_backend" : "machine-config.mem_size_mib",
+			    from_snapshot || uffd ? "mem_backend" : "machine-config.mem_size_mib",
 			    (unsigned long long)(layout[i].size >> 20), i, strerror(errno));
 			return -ENOMEM;
 		}
@@ -201,7 +205,8 @@ static int setup_memory(struct vm *vm, char *err, size_t errlen)
 			return -errno;
 		}
 	}
-	return 0;
+	/* Uffd: register the regions, hand them to the handler, watch it. */
+	return uffd ? uffd_attach(vm, vm->opts.uffd_socket, err, errlen) : 0;
 }
 
 /* ---------------- files ---------------- */
@@ -704,6 +709,7 @@ void vm_destroy(struct vm *vm)
 	device_list_destroy(&vm->devices);
 	for (unsigned i = 0; i < vm->mem.nr_regions; i++)
 		munmap(vm->mem.regions[i].hva, vm->mem.regions[i].size);
+	uffd_detach(vm);
 	dirty_free(vm);
 	vm->mem.nr_regions = 0;
 	if (vm->ram_fd >= 0)

@@ -100,6 +100,9 @@ struct vm_options {
 	/* Guest RAM: anonymous memory (mem_fd < 0), or a snapshot's memory
 	 * file mapped MAP_PRIVATE (regions back to back from offset 0). */
 	int mem_fd;
+	/* Uffd snapshot backend: the page-fault handler's socket (guest
+	 * RAM anonymous private, served by the handler: uffd.h), else NULL. */
+	const char *uffd_socket;
 };
 
 struct vm {
@@ -108,6 +111,7 @@ struct vm {
 	struct guest_mem mem;
 	int ram_fd;                   /* memfd holding guest RAM after a boot, else -1 */
 	bool dirty_manual;            /* KVM dirty log with manual protection */
+	struct uffd_backend *uffd;    /* Uffd backend (uffd.h), or NULL */
 	struct vm_config cfg;
 	struct vm_options opts;
 	struct evloop *loop;
