@@ -283,6 +283,17 @@ static void dirty_known_pages(void)
 		dirty_area[i * (PAGE / 8)] = dirty_gen << 32 | i;
 	printk("SNAP dirtied %lu pages at 0x%lx gen %lu\n", (unsigned long)dirty_pages,
 	       (unsigned long)(uintptr_t)dirty_area, (unsigned long)dirty_gen);
+	/* With a disk, the device writes a page too: the sectors of the boot
+	 * cycle read again into their buffer (same bytes; only the device
+	 * writes that page, so only wisp's own tracking can see it). */
+	if (blk_buf) {
+		int st = vblk_rw(&disk, VBLK_T_IN, blk_sector, blk_buf, BLK_SECTORS * SECTOR, false);
+
+		if (st != VBLK_S_OK)
+			wtest_fail("blk read for D at sector %lu: status %d",
+				   (unsigned long)blk_sector, st);
+		printk("SNAP device read into 0x%lx\n", (unsigned long)(uintptr_t)blk_buf);
+	}
 }
 
 /* ---------------- the running loop ---------------- */
