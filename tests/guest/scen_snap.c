@@ -269,8 +269,8 @@ static void ap_loop(void)
 static void setup_dirty_area(void)
 {
 	dirty_pages = param_u64("dpages", 32);
-	if (dirty_pages == 0 || dirty_pages > 4096)
-		wtest_fail("wtest.dpages=%lu: expected 1..4096", (unsigned long)dirty_pages);
+	if (dirty_pages == 0 || dirty_pages > 262144)
+		wtest_fail("wtest.dpages=%lu: expected 1..262144 (1 GiB)", (unsigned long)dirty_pages);
 	dirty_area = ram_alloc(dirty_pages * PAGE, PAGE);
 	if (!dirty_area)
 		wtest_fail("wtest.dpages=%lu: out of memory", (unsigned long)dirty_pages);
