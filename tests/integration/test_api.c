@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "../check_main.h"
+#include "api_check.h"
 #include "api_client.h"
 #include "harness.h"
 
@@ -98,23 +99,6 @@ static void wisp_stop(struct wisp *w)
 	api_client_free(&w->c);
 	proc_free(&w->p);
 }
-
-#define CALL(w, method, path, bdy, want)                                                      \
-	do {                                                                                   \
-		long st_ = api_call(&(w)->c, method, path, bdy);                               \
-		ck_assert_msg(st_ == (want), "%s %s: status %ld, want %d; body: %s\nstderr:\n%s", \
-			      method, path, st_, want, (w)->c.body, (w)->p.err.data);           \
-	} while (0)
-
-/* A 400 whose fault_message contains `msg`. */
-#define FAULT(w, method, path, bdy, msg)                                                      \
-	do {                                                                                   \
-		long st_ = api_call(&(w)->c, method, path, bdy);                               \
-		ck_assert_msg(st_ == 400 && strstr((w)->c.body, "\"fault_message\"") &&         \
-				      strstr((w)->c.body, msg),                                 \
-			      "%s %s: status %ld body %s; want 400 with \"%s\"", method, path, st_, \
-			      (w)->c.body, msg);                                                \
-	} while (0)
 
 static char *boot_source_json(const char *args)
 {

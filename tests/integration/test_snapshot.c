@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "../check_main.h"
+#include "api_check.h"
 #include "api_client.h"
 #include "harness.h"
 #include "it_virtio_util.h"
@@ -229,24 +230,6 @@ static void wisp_kill(struct wisp *w)
 	ck_assert(proc_finish(&w->p, 10000));
 	ck_assert_int_eq(w->p.status, 128 + SIGKILL);
 }
-
-#define CALL(w, method, path, bdy, want)                                                      \
-	do {                                                                                   \
-		long st_ = api_call(&(w)->c, method, path, bdy);                               \
-		ck_assert_msg(st_ == (want), "%s %s %s: status %ld, want %d; body: %s\nstderr:\n%s", \
-			      method, path, (const char *)(bdy) ? (const char *)(bdy) : "", st_,  \
-			      want, (w)->c.body, (w)->p.err.data);                              \
-	} while (0)
-
-/* A 400 whose fault_message contains `msg`. */
-#define FAULT(w, method, path, bdy, msg)                                                      \
-	do {                                                                                   \
-		long st_ = api_call(&(w)->c, method, path, bdy);                               \
-		ck_assert_msg(st_ == 400 && strstr((w)->c.body, "\"fault_message\"") &&         \
-				      strstr((w)->c.body, msg),                                 \
-			      "%s %s: status %ld body %s; want 400 with \"%s\"\nstderr:\n%s",     \
-			      method, path, st_, (w)->c.body, msg, (w)->p.err.data);            \
-	} while (0)
 
 #define WAIT_FOR(w, needle)                                                                   \
 	ck_assert_msg(proc_wait_for(&(w)->p, needle, GUEST_MS),                               \

@@ -57,6 +57,7 @@
 #include <linux/userfaultfd.h>
 
 #include "../check_main.h"
+#include "api_check.h"
 #include "api_client.h"
 #include "harness.h"
 #include "it_virtio_util.h"
@@ -187,23 +188,6 @@ static double wait_exit(struct proc *p, int timeout_ms)
 	proc_finish(p, 0);
 	return -1;
 }
-
-#define CALL(w, method, path, bdy, want)                                                      \
-	do {                                                                                   \
-		long st_ = api_call(&(w)->c, method, path, bdy);                               \
-		ck_assert_msg(st_ == (want), "%s %s %s: status %ld, want %d; body: %s\nstderr:\n%s", \
-			      method, path, (const char *)(bdy) ? (const char *)(bdy) : "", st_,  \
-			      want, (w)->c.body, (w)->p.err.data);                              \
-	} while (0)
-
-#define FAULT(w, method, path, bdy, msg)                                                      \
-	do {                                                                                   \
-		long st_ = api_call(&(w)->c, method, path, bdy);                               \
-		ck_assert_msg(st_ == 400 && strstr((w)->c.body, "\"fault_message\"") &&         \
-				      strstr((w)->c.body, msg),                                 \
-			      "%s %s: status %ld body %s; want 400 with \"%s\"\nstderr:\n%s",     \
-			      method, path, st_, (w)->c.body, msg, (w)->p.err.data);            \
-	} while (0)
 
 #define WAIT_FOR(p, needle)                                                                   \
 	ck_assert_msg(proc_wait_for(p, needle, GUEST_MS), "no \"%s\"\nstdout:\n%s\nstderr:\n%s",  \
