@@ -1404,6 +1404,41 @@ START_TEST(memory_file_is_sparse_guest_ram)
 }
 END_TEST
 
+/* A restored VM is snapshotted in turn (its memory is the first snapshot's
+ * file, mapped private) and restored again: the guest still passes, with
+ * one boot and one run of numbers across the three processes. */
+START_TEST(restored_vm_snapshotted_again)
+{
+	struct wisp a, b, c;
+	struct snapfiles f1, f2;
+	char *old;
+
+	snapfiles_init(&f1, "snap1");
+	snapfiles_init(&f2, "snap2");
+	wisp_start(&a, "a.sock", NULL);
+	boot_snap(&a, "wtest.mib=8", 1, NULL, NULL);
+	pause_and_create(&a, &f1);
+	wisp_kill(&a);
+	wisp_start(&b, "b.sock", NULL);
+	load(&b, &f1, true, NULL);
+	ck_assert_int_eq(proc_send(&b.p, "x", 1), 0);
+	WAIT_FOR(&b, "Ex\r");
+	WAIT_FOR(&b, "\nSNAP ");
+	pause_and_create(&b, &f2);
+	wisp_kill(&b);
+	wisp_start(&c, "c.sock", NULL);
+	load(&c, &f2, true, NULL);
+	old = xasprintf("%s%s", a.p.out.data, b.p.out.data);
+	verify_restored_snap_guest(&c, old);
+	free(old);
+	wisp_free(&a);
+	wisp_free(&b);
+	wisp_free(&c);
+	snapfiles_free(&f1);
+	snapfiles_free(&f2);
+}
+END_TEST
+
 /* ---------------- diff snapshots ---------------- */
 
 /* Create a snapshot of `type` into dir/name.{state,mem} of the paused VM,
@@ -1587,6 +1622,7 @@ int main(void)
 	tcase_add_test(tc, restored_ticker_keeps_counting_and_takes_ctrl_alt_del);
 	tcase_add_test(tc, memory_file_is_sparse_guest_ram);
 	tcase_add_test(tc, diff_snapshots_rebase_to_the_full_one);
+	tcase_add_test(tc, restored_vm_snapshotted_again);
 	if (root) {
 		tcase_add_test(tc, load_paused_then_resume_with_the_snapshot_config);
 		tcase_add_test(tc, network_override_moves_the_nic_to_another_tap);
