@@ -47,6 +47,26 @@
  *            all left running; 300 ms after the last echoed, Pss of each
  *            process (/proc/PID/smaps_rollup) and its guest-RAM mapping's
  *            Pss (/proc/PID/smaps): per VM (median) and summed over the K.
+ *   diff     (--diff, instead of all of the above; wisp only: QEMU's migrate
+ *            has no diff, it always writes all RAM) per RAM size (default
+ *            128 and 1024 MiB, wtest.mib=8) and share of RAM P (--diff-pct,
+ *            default 1 and 10 %): one VM booted with "track_dirty_pages":
+ *            true and `wtest=snap wtest.mib=8 wtest.dpages=N`, N = P % of
+ *            RAM in 4 KiB pages; at `SNAP 2` paused, the base Full, resumed;
+ *            then RUNS rounds of: `D` sent (timed to the `SNAP dirtied N
+ *            pages ... gen g` line), `D` again (the same pages once more in
+ *            the same interval, timed), pause, a Diff (the PUT round trip),
+ *            its memory file checked (pages with data by SEEK_DATA: all N
+ *            known pages with generation g, and how many others; sizes), a
+ *            Full at the same moment (timed; it also starts the next
+ *            interval), an empty Diff right after it (timed: the fixed
+ *            cost, dirty log read and cleared over all of RAM, no page),
+ *            resume. In the last min(5, RUNS) rounds the Diff is rebased
+ *            with `wisp-snapshot-editor edit-memory rebase` onto a sparse,
+ *            fsynced copy of the previous round's Full (the run of the
+ *            editor timed); in the last round the result must equal this
+ *            round's Full byte for byte, else the benchmark stops with
+ *            "DIFF SNAPSHOT CHECK FAILED" and the differing pages.
  *
  * wisp runs with its default seccomp filter; if a process dies of SIGSYS the
  * step is redone with --no-seccomp and the table says so. Every child is
@@ -56,10 +76,15 @@
  *
  * Usage: wisp-bench-snapshot [-n RUNS] [-k VMS] [-b BUILD_DIR]
  *            [-s MIB:FILL[,MIB:FILL...]] [--quick] [--no-qemu] [--strace] [-v]
+ *        wisp-bench-snapshot --diff [-n RUNS] [-b BUILD_DIR]
+ *            [-s MIB:FILL[,...]] [--diff-pct P[,P...]] [--quick] [-v]
  *   defaults: -n 20 -k 10 -s 128:16,1024:64; --quick = -n 3 -k 3.
+ *   --diff: -n 20 -s 128:8,1024:8 --diff-pct 1,10 (about 2 minutes);
+ *   --quick = -n 3.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <poll.h>
@@ -67,6 +92,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -1037,31 +1063,578 @@ static int strace_run(struct size_cfg *s, int runs, struct traced *t)
 	return t->n == runs ? 0 : -1;
 }
 
+/* ---- Diff snapshots (--diff) ---- */
+
+#define DIFF_FILL 8          /* wtest.mib of the --diff guest */
+#define MAX_REBASES 5
+#define MAX_PCTS 4
+
+static const char *g_editor;
+
+struct diff_res {
+	unsigned mib, fill, pct;
+	unsigned long dpages, area;   /* wtest.dpages; where the guest put them */
+	int n, nrb;
+	bool noseccomp;
+	double base_ms;               /* the base Full, first create after boot */
+	double d_ms[MAX_RUNS];        /* 'D' sent -> "SNAP dirtied" read */
+	double d2_ms[MAX_RUNS];       /* a second 'D' in the same interval */
+	double diff_ms[MAX_RUNS], full_ms[MAX_RUNS], empty_ms[MAX_RUNS];
+	double diff_app[MAX_RUNS], diff_alloc[MAX_RUNS], diff_pages[MAX_RUNS];
+	double other_pages[MAX_RUNS], empty_pages[MAX_RUNS];
+	double state_kib, full_alloc;
+	double rebase_ms[MAX_REBASES];
+	char cpu[48];                 /* the guest's probe: "emulated (N ns/loop)" */
+};
+
+/* The 1-minute load average now. */
+static double loadavg(void)
+{
+	double l = NAN;
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f) {
+		if (fscanf(f, "%lf", &l) != 1)
+			l = NAN;
+		fclose(f);
+	}
+	return l;
+}
+
+static int set_state(int fd, const char *state)
+{
+	char body[64], resp[8192];
+
+	snprintf(body, sizeof(body), "{\"state\": \"%s\"}", state);
+	if (http_req(fd, "PATCH", "/vm", body, resp, sizeof(resp), 10000) != 204) {
+		fprintf(stderr, "wisp: PATCH /vm %s: %s\n", state, resp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Timed PUT /snapshot/create of the paused VM (files removed first). 0, -1,
+ * or -2 when wisp died of SIGSYS. */
+static int diff_create(struct proc *p, int fd, const char *type, const char *state,
+		       const char *mem, double *ms)
+{
+	char body[9000], resp[8192];
+	double t0;
+	int st;
+
+	unlink(state);
+	unlink(mem);
+	snprintf(body, sizeof(body),
+		 "{\"snapshot_type\": \"%s\", \"snapshot_path\": \"%s\", \"mem_file_path\": \"%s\"}",
+		 type, state, mem);
+	t0 = now_us();
+	st = http_req(fd, "PUT", "/snapshot/create", body, resp, sizeof(resp), 120000);
+	*ms = (now_us() - t0) / 1e3;
+	if (st == 204)
+		return 0;
+	if (died_of_sigsys(p))
+		return -2;
+	fprintf(stderr, "wisp: %s snapshot create: %d %s\n%s\n", type, st, resp, p->err.data);
+	return -1;
+}
+
+/* Send 'D', wait for "SNAP dirtied N pages at 0xA gen g" (g = gen). */
+static int send_d(struct proc *p, unsigned long gen, unsigned long *n, unsigned long *area,
+		  double *ms)
+{
+	char want[64];
+	size_t off = p->out.len;
+	const char *l;
+	double t0;
+
+	snprintf(want, sizeof(want), " gen %lu\r\n", gen);
+	t0 = now_us();
+	if (proc_send(p, "D", 1) < 0 || !wait_after(p, off, want, 120000)) {
+		fprintf(stderr, "wisp: no 'SNAP dirtied ...%s' after D:\n%s\n%s\n", want,
+			p->out.data + off, p->err.data);
+		return -1;
+	}
+	*ms = (now_us() - t0) / 1e3;
+	l = strstr(p->out.data + off, "SNAP dirtied ");
+	if (!l || sscanf(l, "SNAP dirtied %lu pages at 0x%lx gen", n, area) != 2) {
+		fprintf(stderr, "wisp: cannot parse the D line:\n%s\n", p->out.data + off);
+		return -1;
+	}
+	return 0;
+}
+
+/* 4 KiB pages holding data (SEEK_DATA/SEEK_HOLE) in a memory file, and how
+ * many of them lie outside [lo, hi). */
+static int data_pages(const char *path, uint64_t lo, uint64_t hi, double *all, double *outside)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	off_t pos = 0, d, h;
+	uint64_t n = 0, out = 0;
+
+	if (fd < 0)
+		return -1;
+	while ((d = lseek(fd, pos, SEEK_DATA)) >= 0) {
+		h = lseek(fd, d, SEEK_HOLE);
+		if (h < 0)
+			break;
+		for (uint64_t pg = (uint64_t)d / 4096; pg < ((uint64_t)h + 4095) / 4096; pg++) {
+			n++;
+			if (pg * 4096 < lo || pg * 4096 >= hi)
+				out++;
+		}
+		pos = h;
+	}
+	close(fd);
+	*all = (double)n;
+	*outside = (double)out;
+	return 0;
+}
+
+/* The known pages in a memory file hold generation gen: word 0 of page i is
+ * gen << 32 | i. */
+static int check_known(const char *path, uint64_t area, unsigned long n, unsigned long gen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return -1;
+	for (unsigned long i = 0; i < n; i++) {
+		uint64_t v = 0, want = (uint64_t)gen << 32 | i;
+
+		if (pread(fd, &v, 8, (off_t)(area + i * 4096ull)) != 8 || v != want) {
+			fprintf(stderr, "%s: known page %lu (0x%llx) holds 0x%llx, expected 0x%llx\n",
+				path, i, (unsigned long long)(area + i * 4096ull),
+				(unsigned long long)v, (unsigned long long)want);
+			rc = -1;
+			break;
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+/* Copy src to dst keeping holes, then fsync dst (so that the rebase's own
+ * fsync only flushes what the rebase wrote). */
+static int copy_sparse(const char *src, const char *dst)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	static char buf[1 << 20];
+	struct stat st;
+	off_t pos = 0, d, h;
+	int rc = -1;
+
+	if (in < 0 || out < 0 || fstat(in, &st) < 0 || ftruncate(out, st.st_size) < 0)
+		goto out;
+	while ((d = lseek(in, pos, SEEK_DATA)) >= 0) {
+		h = lseek(in, d, SEEK_HOLE);
+		if (h < 0)
+			goto out;
+		for (off_t o = d; o < h;) {
+			size_t len = (size_t)(h - o) < sizeof(buf) ? (size_t)(h - o) : sizeof(buf);
+			ssize_t r = pread(in, buf, len, o);
+
+			if (r <= 0 || pwrite(out, buf, (size_t)r, o) != r)
+				goto out;
+			o += r;
+		}
+		pos = h;
+	}
+	rc = fsync(out);
+out:
+	if (rc < 0)
+		fprintf(stderr, "cannot copy %s to %s: %s\n", src, dst, strerror(errno));
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return rc;
+}
+
+/* wisp-snapshot-editor edit-memory rebase --memory-path base --diff-path diff,
+ * fork to exit. */
+static int rebase_once(const char *base, const char *diff, double *ms)
+{
+	char *argv[] = { (char *)g_editor, "edit-memory", "rebase", "--memory-path", (char *)base,
+			 "--diff-path", (char *)diff, NULL };
+	struct proc p;
+	double t0 = now_us();
+	bool done = proc_run(&p, argv, 120000);
+
+	*ms = (now_us() - t0) / 1e3;
+	if (!done || p.status != 0) {
+		fprintf(stderr, "%s edit-memory rebase --memory-path %s --diff-path %s: status %d\n%s",
+			g_editor, base, diff, p.status, p.err.data);
+		proc_free(&p);
+		return -1;
+	}
+	proc_free(&p);
+	return 0;
+}
+
+/* Does the page at off hold data in fd's file? */
+static bool has_data(int fd, uint64_t off)
+{
+	off_t d = lseek(fd, (off_t)off, SEEK_DATA);
+
+	return d >= 0 && (uint64_t)d < off + 4096;
+}
+
+/* rebased == full byte for byte (what cmp(1) checks)? If not: loudly, how
+ * many pages differ and the first few, with whether the diff, the previous
+ * Full (the rebase's base) and the known pages have them. */
+static int compare_mem(const char *rebased, const char *full, const char *diff,
+		       const char *prev, const struct diff_res *r)
+{
+	int fa = open(rebased, O_RDONLY | O_CLOEXEC), fb = open(full, O_RDONLY | O_CLOEXEC);
+	int fd = open(diff, O_RDONLY | O_CLOEXEC), fp = open(prev, O_RDONLY | O_CLOEXEC);
+	struct stat sa, sb;
+	const uint8_t *a = MAP_FAILED, *b = MAP_FAILED;
+	uint64_t bad = 0, pages;
+	int rc = -1;
+
+	if (fa < 0 || fb < 0 || fd < 0 || fp < 0 || fstat(fa, &sa) < 0 || fstat(fb, &sb) < 0) {
+		fprintf(stderr, "compare: cannot open %s / %s: %s\n", rebased, full, strerror(errno));
+		goto out;
+	}
+	if (sa.st_size != sb.st_size) {
+		fprintf(stderr, "DIFF SNAPSHOT CHECK FAILED: %s is %lld bytes, the Full %s %lld\n",
+			rebased, (long long)sa.st_size, full, (long long)sb.st_size);
+		goto out;
+	}
+	a = mmap(NULL, (size_t)sa.st_size, PROT_READ, MAP_PRIVATE, fa, 0);
+	b = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fb, 0);
+	if (a == MAP_FAILED || b == MAP_FAILED) {
+		fprintf(stderr, "compare: mmap: %s\n", strerror(errno));
+		goto out;
+	}
+	pages = (uint64_t)sa.st_size / 4096;
+	for (uint64_t pg = 0; pg < pages; pg++) {
+		const uint64_t *wa = (const uint64_t *)(a + pg * 4096);
+		const uint64_t *wb = (const uint64_t *)(b + pg * 4096);
+		uint64_t off = pg * 4096;
+		int w = 0;
+
+		if (!memcmp(wa, wb, 4096))
+			continue;
+		if (bad++ >= 8)
+			continue;
+		while (w < 511 && wa[w] == wb[w])
+			w++;
+		fprintf(stderr, "  page 0x%llx%s: word %d rebased 0x%016llx, Full 0x%016llx; in the "
+			"diff: %s, in the previous Full: %s\n", (unsigned long long)off,
+			off >= r->area && off < r->area + r->dpages * 4096 ? " (a known page)" : "", w,
+			(unsigned long long)wa[w], (unsigned long long)wb[w],
+			has_data(fd, off) ? "yes" : "no", has_data(fp, off) ? "yes" : "no");
+	}
+	if (bad) {
+		fprintf(stderr, "DIFF SNAPSHOT CHECK FAILED (%u MiB, %lu pages dirtied): the previous "
+			"Full %s + the Diff %s rebased differs from the Full taken right after that "
+			"Diff (%s) in %llu of %llu pages (first ones above)\n", r->mib, r->dpages, prev,
+			diff, full, (unsigned long long)bad, (unsigned long long)pages);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (a != MAP_FAILED)
+		munmap((void *)a, (size_t)sa.st_size);
+	if (b != MAP_FAILED)
+		munmap((void *)b, (size_t)sb.st_size);
+	if (fa >= 0)
+		close(fa);
+	if (fb >= 0)
+		close(fb);
+	if (fd >= 0)
+		close(fd);
+	if (fp >= 0)
+		close(fp);
+	return rc;
+}
+
+/*
+ * One VM with track_dirty_pages: SNAP 2, pause, the base Full, resume; then
+ * `runs` times: D (and D again, timed apart), pause, Diff (timed; its file
+ * checked), a Full (timed), an empty Diff (timed), and for the last nrebase
+ * rounds a rebase of the Diff onto a copy of the previous Full (timed; the
+ * last one compared with this round's Full), resume. 0, -1, -2 on SIGSYS.
+ */
+static int diff_run(struct diff_res *r, int runs, int nrebase, const char *secflag)
+{
+	char sock[4200], cfgname[64], *doc, *cfg;
+	char base[4200], full[2][4200], dmem[4200], emem[4200], copy[4200];
+	char dst[4200], fst[4200], est[4200];
+	char *argv[] = { (char *)g_wisp, "--api-sock", sock, "--config-file", NULL,
+			 (char *)secflag, NULL };
+	const char *prev = base;
+	unsigned long gen = 0, n = 0, area = 0;
+	struct proc p;
+	double dummy;
+	int fd = -1, ret = -1, c;
+
+	snprintf(sock, sizeof(sock), "%s/wd.sock", g_dir);
+	snprintf(base, sizeof(base), "%s/base.mem", g_dir);
+	snprintf(full[0], sizeof(full[0]), "%s/full0.mem", g_dir);
+	snprintf(full[1], sizeof(full[1]), "%s/full1.mem", g_dir);
+	snprintf(dmem, sizeof(dmem), "%s/diff.mem", g_dir);
+	snprintf(emem, sizeof(emem), "%s/empty.mem", g_dir);
+	snprintf(copy, sizeof(copy), "%s/rebased.mem", g_dir);
+	snprintf(dst, sizeof(dst), "%s/diff.state", g_dir);
+	snprintf(fst, sizeof(fst), "%s/full.state", g_dir);
+	snprintf(est, sizeof(est), "%s/empty.state", g_dir);
+	if (asprintf(&doc, "{\"boot-source\": {\"kernel_image_path\": \"%s\", \"boot_args\": "
+		     "\"wtest=snap wtest.mib=%u wtest.dpages=%lu\"}, \"machine-config\": "
+		     "{\"vcpu_count\": 1, \"mem_size_mib\": %u, \"track_dirty_pages\": true}}",
+		     g_guest, r->fill, r->dpages, r->mib) < 0)
+		abort();
+	snprintf(cfgname, sizeof(cfgname), "diff%u_%u.json", r->mib, r->pct);
+	cfg = write_tmp_file(cfgname, doc);
+	free(doc);
+	argv[4] = cfg;
+	unlink(sock);
+	if (spawn(&p, argv) < 0) {
+		free(cfg);
+		return -1;
+	}
+	if (!wait_after(&p, 0, "SNAP 2\r\n", 120000)) {
+		fprintf(stderr, "wisp: the guest did not reach SNAP 2:\n%s\n%s\n", p.out.data,
+			p.err.data);
+		goto out;
+	}
+	{
+		const char *l = strstr(p.out.data, "snap: emulated CPU (");
+		unsigned long ns;
+
+		if (!l)
+			l = strstr(p.out.data, "snap: native CPU (");
+		if (l && sscanf(strchr(l, '(') + 1, "%lu", &ns) == 1)
+			snprintf(r->cpu, sizeof(r->cpu), "%s, %lu ns/loop",
+				 l[6] == 'e' ? "emulated" : "native", ns);
+		else
+			snprintf(r->cpu, sizeof(r->cpu), "?");
+	}
+	fd = connect_retry(&p, sock, 5000);
+	if (fd < 0 || set_state(fd, "Paused") < 0)
+		goto out;
+	if ((c = diff_create(&p, fd, "Full", fst, base, &r->base_ms)) < 0) {
+		ret = c;
+		goto out;
+	}
+	for (int i = 0; i < runs; i++) {
+		const char *fmem = full[i % 2];
+
+		if (set_state(fd, "Resumed") < 0 || send_d(&p, ++gen, &n, &area, &r->d_ms[i]) < 0 ||
+		    send_d(&p, ++gen, &n, &area, &r->d2_ms[i]) < 0 || set_state(fd, "Paused") < 0)
+			goto out;
+		if (n != r->dpages) {
+			fprintf(stderr, "the guest dirtied %lu pages, asked for %lu\n", n, r->dpages);
+			goto out;
+		}
+		r->area = area;
+		if ((c = diff_create(&p, fd, "Diff", dst, dmem, &r->diff_ms[i])) < 0) {
+			ret = c;
+			goto out;
+		}
+		file_sizes(dmem, &r->diff_app[i], &r->diff_alloc[i]);
+		if (data_pages(dmem, area, area + n * 4096ull, &r->diff_pages[i],
+			       &r->other_pages[i]) < 0 || check_known(dmem, area, n, gen) < 0)
+			goto out;
+		if (r->diff_pages[i] - r->other_pages[i] != (double)n) {
+			fprintf(stderr, "DIFF SNAPSHOT CHECK FAILED: %s has %.0f of the %lu known pages "
+				"as data\n", dmem, r->diff_pages[i] - r->other_pages[i], n);
+			goto out;
+		}
+		/* A Full at the same moment; it also starts the next interval. */
+		if ((c = diff_create(&p, fd, "Full", fst, fmem, &r->full_ms[i])) < 0 ||
+		    (c = diff_create(&p, fd, "Diff", est, emem, &r->empty_ms[i])) < 0) {
+			ret = c;
+			goto out;
+		}
+		if (data_pages(emem, 0, 0, &r->empty_pages[i], &dummy) < 0)
+			goto out;
+		if (i >= runs - nrebase) {
+			if (copy_sparse(prev, copy) < 0 || rebase_once(copy, dmem, &r->rebase_ms[r->nrb]) < 0)
+				goto out;
+			r->nrb++;
+			if (i == runs - 1 && compare_mem(copy, fmem, dmem, prev, r) < 0)
+				goto out;
+			unlink(copy);
+		}
+		if (g_verbose)
+			fprintf(stderr, "diff %u MiB %u%% #%d: D %.1f / %.1f ms, Diff %.1f ms (%.0f pages, "
+				"%.0f other), Full %.1f ms, empty Diff %.1f ms\n", r->mib, r->pct, i,
+				r->d_ms[i], r->d2_ms[i], r->diff_ms[i], r->diff_pages[i],
+				r->other_pages[i], r->full_ms[i], r->empty_ms[i]);
+		if (i == runs - 1) {
+			double app;
+
+			file_sizes(fst, &r->state_kib, &app);
+			file_sizes(fmem, &app, &r->full_alloc);
+		}
+		prev = fmem;
+		r->n = i + 1;
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	reap(&p);
+	unlink(cfg);
+	free(cfg);
+	unlink(base);
+	unlink(full[0]);
+	unlink(full[1]);
+	unlink(dmem);
+	unlink(emem);
+	unlink(copy);
+	unlink(dst);
+	unlink(fst);
+	unlink(est);
+	return ret;
+}
+
+/* "12.3 (11.0-15.2)": median and range of n samples. */
+static const char *fmt_mm(const double *v, int n, int dec)
+{
+	static char buf[8][64];
+	static int k;
+	char *b = buf[k++ % 8];
+	double lo = INFINITY, hi = -INFINITY;
+
+	if (n <= 0)
+		return "n/a";
+	for (int i = 0; i < n; i++) {
+		lo = v[i] < lo ? v[i] : lo;
+		hi = v[i] > hi ? v[i] : hi;
+	}
+	if (n == 1 || lo == hi)
+		snprintf(b, 64, "%.*f", dec, median(v, n));
+	else
+		snprintf(b, 64, "%.*f (%.*f-%.*f)", dec, median(v, n), dec, lo, dec, hi);
+	return b;
+}
+
+static void diff_row(const char *name, int nr, const char **cells)
+{
+	printf("| %-58s |", name);
+	for (int i = 0; i < nr; i++)
+		printf(" %22s |", cells[i]);
+	printf("\n");
+}
+
+static void diff_table(struct diff_res *r, int nr, double load0, double load1)
+{
+	const char *c[MAX_SIZES * MAX_PCTS];
+	char hdr[MAX_SIZES * MAX_PCTS][48];
+
+	printf("\nDiff snapshots: test guest 'snap' (wtest.mib=%u, wtest.dpages = the share of RAM "
+	       "below), 1 vCPU, track_dirty_pages; medians (min-max)%s; load average %.2f at the "
+	       "start, %.2f at the end\n", r[0].fill,
+	       g_create_noseccomp ? "; wisp with --no-seccomp" : "", load0, load1);
+	printf("| %-58s |", "metric");
+	for (int i = 0; i < nr; i++) {
+		if (r[i].mib % 1024 == 0)
+			snprintf(hdr[i], sizeof(hdr[i]), "%u GiB, %u %%", r[i].mib / 1024, r[i].pct);
+		else
+			snprintf(hdr[i], sizeof(hdr[i]), "%u MiB, %u %%", r[i].mib, r[i].pct);
+		printf(" %22s |", hdr[i]);
+	}
+	printf("\n|---|");
+	for (int i = 0; i < nr; i++)
+		printf("---:|");
+	printf("\n");
+#define CELLS(expr)                                                                            \
+	do {                                                                                   \
+		for (int i = 0; i < nr; i++) {                                                 \
+			struct diff_res *x = &r[i];                                            \
+			(void)x;                                                               \
+			c[i] = (expr);                                                         \
+		}                                                                              \
+	} while (0)
+	CELLS(fmt_num((double)x->dpages, 0));
+	diff_row("pages dirtied per round (wtest.dpages)", nr, c);
+	CELLS(fmt_num((double)x->n, 0));
+	diff_row("rounds (Diffs taken in one VM)", nr, c);
+	CELLS(fmt_mm(x->diff_ms, x->n, 1));
+	diff_row("Diff create: PUT /snapshot/create round trip (ms)", nr, c);
+	CELLS(fmt_mm(x->full_ms, x->n, 1));
+	diff_row("Full create at the same moment (ms)", nr, c);
+	CELLS(fmt_mm(x->empty_ms, x->n, 1));
+	diff_row("empty Diff right after that Full (ms)", nr, c);
+	CELLS(fmt_num((median(x->diff_ms, x->n) - median(x->empty_ms, x->n)) * 1e3 /
+		      (double)x->dpages, 2));
+	diff_row("(Diff - empty Diff) per dirtied page (us)", nr, c);
+	CELLS(fmt_num(x->base_ms, 1));
+	diff_row("base Full, first create after boot (ms)", nr, c);
+	CELLS(fmt_mm(x->diff_pages, x->n, 0));
+	diff_row("Diff memory file: pages with data (SEEK_DATA)", nr, c);
+	CELLS(fmt_mm(x->other_pages, x->n, 0));
+	diff_row("  of which not the guest's dirtied pages", nr, c);
+	CELLS(fmt_mm(x->empty_pages, x->n, 0));
+	diff_row("empty Diff: pages with data", nr, c);
+	CELLS(fmt_mm(x->diff_alloc, x->n, 0));
+	diff_row("Diff memory file, allocated (KiB)", nr, c);
+	CELLS(fmt_mm(x->diff_app, x->n, 0));
+	diff_row("Diff memory file, apparent size (KiB)", nr, c);
+	CELLS(fmt_num(x->state_kib, 1));
+	diff_row("state file (KiB)", nr, c);
+	CELLS(fmt_num(x->full_alloc, 0));
+	diff_row("Full memory file at the last round, allocated (KiB)", nr, c);
+	CELLS(fmt_mm(x->rebase_ms, x->nrb, 1));
+	diff_row("rebase one Diff onto a copy of its base (ms, editor run)", nr, c);
+	CELLS(fmt_num((double)x->nrb, 0));
+	diff_row("  rebases timed", nr, c);
+	CELLS("equal");
+	diff_row("base + last Diff rebased vs the Full taken right after", nr, c);
+	CELLS(fmt_mm(x->d_ms, x->n, 1));
+	diff_row("guest 'D': byte sent -> SNAP dirtied read (ms)", nr, c);
+	CELLS(fmt_mm(x->d2_ms, x->n, 1));
+	diff_row("a second 'D' in the same interval (ms)", nr, c);
+	CELLS(x->cpu);
+	diff_row("guest CPU (the snap guest's own loop probe)", nr, c);
+	CELLS("n/a");
+	diff_row("QEMU: no diff snapshot (migrate writes all RAM)", nr, c);
+#undef CELLS
+	fflush(stdout);
+}
+
 static void usage(const char *me)
 {
 	fprintf(stderr,
 		"usage: %s [-n RUNS] [-k VMS] [-b BUILD_DIR] [-s MIB:FILL[,MIB:FILL...]] [--quick] "
-		"[--no-qemu] [--strace] [-v]\n  defaults: -n 20 -k 10 -s 128:16,1024:64; --quick: -n 3 -k 3\n",
-		me);
+		"[--no-qemu] [--strace] [-v] [-h|--help]\n"
+		"       %s --diff [-n RUNS] [-b BUILD_DIR] [-s MIB:FILL[,...]] [--diff-pct P[,P...]] "
+		"[--quick] [-v]\n"
+		"  defaults: -n 20 -k 10 -s 128:16,1024:64; --quick: -n 3 -k 3\n"
+		"  --diff: only the Diff snapshot measurement (track_dirty_pages; wisp alone, QEMU\n"
+		"          has no equivalent): -n 20 -s 128:8,1024:8 --diff-pct 1,10, each\n"
+		"          percentage of RAM dirtied (4 KiB pages) per round; --quick: -n 3\n",
+		me, me);
 }
 
 int main(int argc, char **argv)
 {
-	int runs = 20, k = 10, c, nsizes = 0;
+	int runs = 20, k = 10, c, nsizes = 0, npcts = 0;
+	bool diff = false;
+	const char *pcts = "1,10";
+	unsigned pct[MAX_PCTS];
+	char editor[4096];
 	bool qemu = access(QEMU_BIN, X_OK) == 0, quick = false;
 	bool use_strace = false;
 	const char *build = getenv("WISP_BUILD_DIR") ? getenv("WISP_BUILD_DIR") : "build";
-	const char *sizes = "128:16,1024:64";
+	const char *sizes = NULL;
 	static struct size_cfg sz[MAX_SIZES];
 	char guest[4096], wisp[4096];
 	static const struct option opts[] = {
 		{ "no-qemu", no_argument, NULL, 'Q' },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "strace", no_argument, NULL, 'T' },
+		{ "diff", no_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "diff-pct", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 
-	while ((c = getopt_long(argc, argv, "n:k:b:s:v", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:k:b:s:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': runs = atoi(optarg); break;
 		case 'k': k = atoi(optarg); break;
@@ -1071,6 +1644,9 @@ int main(int argc, char **argv)
 		case 'Q': qemu = false; break;
 		case 'q': quick = true; break;
 		case 'T': use_strace = true; break;
+		case 'D': diff = true; break;
+		case 'h': usage(argv[0]); return 0;
+		case 'P': pcts = optarg; break;
 		default: usage(argv[0]); return 2;
 		}
 	}
@@ -1085,6 +1661,21 @@ int main(int argc, char **argv)
 	if (runs < 1 || runs > MAX_RUNS || k < 0 || k > MAX_VMS) {
 		fprintf(stderr, "-n must be 1..%d, -k 0..%d\n", MAX_RUNS, MAX_VMS);
 		return 2;
+	}
+	if (!sizes)
+		sizes = diff ? "128:8,1024:8" : "128:16,1024:64";
+	for (const char *p = pcts; *p && npcts < MAX_PCTS;) {
+		unsigned v;
+		int used;
+
+		if (sscanf(p, "%u%n", &v, &used) != 1 || v < 1 || v > 50) {
+			fprintf(stderr, "bad --diff-pct entry at '%s' (1..50)\n", p);
+			return 2;
+		}
+		pct[npcts++] = v;
+		p += used;
+		if (*p == ',')
+			p++;
 	}
 	for (const char *p = sizes; *p && nsizes < MAX_SIZES;) {
 		unsigned m, f;
@@ -1113,6 +1704,53 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+
+	if (diff) {
+		static struct diff_res dr[MAX_SIZES * MAX_PCTS];
+		int nr = 0, nrebase = runs < MAX_REBASES ? runs : MAX_REBASES;
+		double load0 = loadavg();
+
+		snprintf(editor, sizeof(editor), "%s/wisp-snapshot-editor", build);
+		g_editor = editor;
+		if (access(editor, X_OK) < 0) {
+			fprintf(stderr, "%s missing (-b BUILD_DIR)\n", editor);
+			tmpdir_cleanup();
+			return 2;
+		}
+		for (int si = 0; si < nsizes; si++)
+			for (int pi = 0; pi < npcts; pi++) {
+				struct diff_res *r = &dr[nr++];
+				int rc;
+
+				r->mib = sz[si].mib;
+				r->fill = sz[si].fill;
+				r->pct = pct[pi];
+				r->dpages = (unsigned long)(((uint64_t)r->mib << 8) * r->pct + 50) / 100;
+				fprintf(stderr, "[%u MiB, %u %% = %lu pages] %d rounds of D, Diff, Full...\n",
+					r->mib, r->pct, r->dpages, runs);
+				rc = diff_run(r, runs, nrebase, g_create_noseccomp ? "--no-seccomp" : NULL);
+				if (rc == -2) {
+					fprintf(stderr, "wisp died of SIGSYS in snapshot create with its "
+						"default seccomp filter: again with --no-seccomp\n");
+					g_create_noseccomp = true;
+					memset(r, 0, sizeof(*r));
+					r->mib = sz[si].mib;
+					r->fill = sz[si].fill;
+					r->pct = pct[pi];
+					r->dpages = (unsigned long)(((uint64_t)r->mib << 8) * r->pct + 50) / 100;
+					rc = diff_run(r, runs, nrebase, "--no-seccomp");
+				}
+				if (rc < 0) {
+					fprintf(stderr, "diff snapshot benchmark FAILED at %u MiB, %u %%\n",
+						r->mib, r->pct);
+					goto fail;
+				}
+			}
+		diff_table(dr, nr, load0, loadavg());
+		kill_all();
+		tmpdir_cleanup();
+		return 0;
+	}
 
 	for (int si = 0; si < nsizes; si++) {
 		struct size_cfg *s = &sz[si];
