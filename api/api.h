@@ -169,6 +169,11 @@ struct api_snapshot_load {
 	bool resume_vm;
 	unsigned nr_net_overrides;
 	struct api_net_override net_overrides[VM_MAX_NETS];
+	/* working_set (wisp's, File backend only): docs/snapshots.md */
+	bool wset;                            /* the object was given */
+	bool wset_record;                     /* working_set.record */
+	unsigned wset_record_ms;              /* working_set.record_ms (default 2000) */
+	char wset_path[VM_PATH_MAX];          /* working_set.path */
 };
 
 struct api_request {

@@ -708,6 +708,31 @@ static int mem_backend(const struct jerr *e, const char *prefix, const json_t *o
 	return rc;
 }
 
+/* snapshot/load.working_set (wisp's own): {"path", "record", "record_ms"}. */
+static int working_set(const struct jerr *e, const char *prefix, const json_t *o,
+		       struct api_snapshot_load *l)
+{
+	static const char *const keys[] = {"path", "record", "record_ms", NULL};
+	uint64_t ms = 2000;
+	bool has_ms = false;
+	int rc = jexpect_object(e, prefix, o);
+	if (!rc)
+		rc = jcheck_keys(e, prefix, o, keys, NULL);
+	if (!rc)
+		rc = path_field(e, prefix, o, "path", true, l->wset_path, sizeof(l->wset_path), NULL);
+	if (!rc)
+		rc = jbool(e, prefix, o, "record", false, &l->wset_record, NULL);
+	if (!rc)
+		rc = juint(e, prefix, o, "record_ms", false, 1, 3600000, &ms, &has_ms);
+	if (!rc && has_ms && !l->wset_record)
+		rc = jfail(e, prefix, "record_ms", "is only meaningful with \"record\": true");
+	if (!rc) {
+		l->wset = true;
+		l->wset_record_ms = (unsigned)ms;
+	}
+	return rc;
+}
+
 /* snapshot/load.network_overrides: [{"iface_id", "host_dev_name"}], at most
  * one per interface the VM can have, each interface once. */
 static int net_overrides(const struct jerr *e, const char *prefix, const json_t *arr,
@@ -757,7 +782,7 @@ int obj_snapshot_load(const struct jerr *e, const char *prefix, const json_t *o,
 	static const char *const keys[] = {"snapshot_path", "mem_file_path", "mem_backend",
 					   "enable_diff_snapshots", "track_dirty_pages",
 					   "resume_vm", "network_overrides", "vsock_override",
-					   "clock_realtime", "huge_pages", NULL};
+					   "clock_realtime", "huge_pages", "working_set", NULL};
 	static const char *const huge_pages[] = {"Snapshot", "None", "Transparent", "2M", NULL};
 	struct api_snapshot_load *l = calloc(1, sizeof(*l));
 	if (!l)
@@ -765,7 +790,7 @@ int obj_snapshot_load(const struct jerr *e, const char *prefix, const json_t *o,
 	char sub[64];
 	bool has_file = false, diff = false, track = false, clock_realtime = false;
 	int hp = 0;
-	json_t *backend = NULL, *overrides = NULL, *vsock = NULL;
+	json_t *backend = NULL, *overrides = NULL, *vsock = NULL, *ws = NULL;
 	int rc = jexpect_object(e, prefix, o);
 	if (!rc)
 		rc = jcheck_keys(e, prefix, o, keys, NULL);
@@ -808,6 +833,10 @@ int obj_snapshot_load(const struct jerr *e, const char *prefix, const json_t *o,
 		rc = jfail(e, prefix, "huge_pages",
 			   "\"%s\" is not supported by wisp (only \"Snapshot\": the VM is restored "
 			   "with the huge pages setting it was created with)", huge_pages[hp]);
+	if (!rc && (ws = jget(o, "working_set"))) {
+		snprintf(sub, sizeof(sub), "%s.working_set", prefix);
+		rc = working_set(e, sub, ws, l);
+	}
 	/* Checked after the fields, as Firecracker does; its sentences. */
 	if (!rc && has_file && backend)
 		rc = jfail(e, prefix, NULL,
@@ -816,6 +845,9 @@ int obj_snapshot_load(const struct jerr *e, const char *prefix, const json_t *o,
 	if (!rc && !has_file && !backend)
 		rc = jfail(e, prefix, NULL,
 			   "missing field: either `mem_backend` or `mem_file_path` is required.");
+	if (!rc && ws && !has_file && l->backend != API_MEM_BACKEND_FILE)
+		rc = jfail(e, prefix, "working_set",
+			   "needs the File memory backend (a Uffd handler serves memory itself)");
 	if (!rc) {
 		if (has_file)
 			l->backend = API_MEM_BACKEND_FILE;

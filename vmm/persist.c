@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "persist.h"
 #include "snapshot.h"
 #include "vm.h"
+#include "wset.h"
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
 
@@ -458,6 +460,7 @@ int vm_snapshot_load(const struct api_snapshot_load *p, struct vm_options *opts,
 {
 	struct loaded l = { .mem_fd = -1 };
 	struct vm *vm = NULL;
+	struct wset ws = { 0 };
 	uint64_t t0 = mono_us(), t1;
 	int r;
 
@@ -466,6 +469,12 @@ int vm_snapshot_load(const struct api_snapshot_load *p, struct vm_options *opts,
 	r = load_files(&l, p, err, errlen);
 	if (r < 0)
 		goto fail;
+	/* working_set replay: the file is checked before anything is built. */
+	if (p->wset && !p->wset_record) {
+		r = wset_read(p->wset_path, l.m.mem_size, &ws, err, errlen);
+		if (r < 0)
+			goto fail;
+	}
 	t->files_us = mono_us() - t0;
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {
@@ -475,14 +484,28 @@ int vm_snapshot_load(const struct api_snapshot_load *p, struct vm_options *opts,
 	}
 	opts->mem_fd = l.mem_fd;
 	opts->uffd_socket = p->backend == API_MEM_BACKEND_UFFD ? p->backend_path : NULL;
+	opts->wset_record_path = p->wset && p->wset_record ? p->wset_path : NULL;
+	opts->wset_record_ms = p->wset_record_ms;
 	t1 = mono_us();
 	r = vm_create(vm, &l.cfg, opts, loop, err, errlen);
 	opts->mem_fd = -1;
 	opts->uffd_socket = NULL;
+	opts->wset_record_path = NULL;
 	if (r < 0) {
 		free(vm);
 		vm = NULL;
 		goto fail;
+	}
+	if (ws.nr_ranges) {
+		/* Replay: the recorded pages present before any vCPU runs. */
+		struct wset_prefetch_stats st;
+		uint64_t tp = mono_us();
+
+		wset_prefetch(&vm->mem, &ws, &st);
+		log_info("working set: %" PRIu64 " pages from %s made present in %" PRIu64
+			 " call(s)%s, %" PRIu64 " us", st.pages, p->wset_path, st.calls,
+			 st.touched ? " (page by page: no MADV_POPULATE_READ)" : "",
+			 mono_us() - tp);
 	}
 	t->create_us = mono_us() - t1;
 	t1 = mono_us();
@@ -516,6 +539,7 @@ int vm_snapshot_load(const struct api_snapshot_load *p, struct vm_options *opts,
 	}
 	t->state_us = mono_us() - t1;
 	loaded_free(&l);
+	wset_free(&ws);
 	t->total_us = mono_us() - t0;
 	*out = vm;
 	return 0;
@@ -525,5 +549,6 @@ fail:
 		free(vm);
 	}
 	loaded_free(&l);
+	wset_free(&ws);
 	return r;
 }

@@ -103,6 +103,10 @@ struct vm_options {
 	/* Uffd snapshot backend: the page-fault handler's socket (guest
 	 * RAM anonymous private, served by the handler: uffd.h), else NULL. */
 	const char *uffd_socket;
+	/* Working-set record (wset.h): guest RAM anonymous, served by wisp
+	 * from mem_fd, first touches written to this path; else NULL. */
+	const char *wset_record_path;
+	unsigned wset_record_ms;
 };
 
 struct vm {
@@ -112,6 +116,7 @@ struct vm {
 	int ram_fd;                   /* memfd holding guest RAM after a boot, else -1 */
 	bool dirty_manual;            /* KVM dirty log with manual protection */
 	struct uffd_backend *uffd;    /* Uffd backend (uffd.h), or NULL */
+	struct wset_recorder *wset;   /* working-set record (wset.h), or NULL */
 	struct vm_config cfg;
 	struct vm_options opts;
 	struct evloop *loop;

@@ -21,6 +21,7 @@
 #include <linux/if_tun.h>
 #include <linux/futex.h>
 #include <linux/seccomp.h>
+#include <linux/userfaultfd.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -146,6 +147,8 @@ static const struct builtin_rule vmm_rules[] = {
 	IOCTL(KVM_GET_CLOCK, "snapshot create: kvmclock"),
 	IOCTL(KVM_GET_DIRTY_LOG, "Diff snapshots: the pages the vCPUs wrote"),
 	IOCTL(KVM_CLEAR_DIRTY_LOG, "Diff snapshots: start a new dirty interval (manual protection)"),
+	IOCTL(UFFDIO_COPY, "working-set record: a page of the memory file into guest memory"),
+	IOCTL(UFFDIO_ZEROPAGE, "working-set record: a zero page of the memory file"),
 	ARG_EQ("newfstatat", 3, AT_EMPTY_PATH, "fstat() of an open fd (new drive image, metrics file)"),
 	ALLOW("lseek", "size a new drive image"),
 	ALLOW("close", "fds of replaced images, device and VM teardown"),
