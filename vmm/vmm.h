@@ -95,6 +95,7 @@ struct guest_mem {
 #define MMIO_GAP_START    0xC0000000ULL  /* 3 GiB */
 #define MMIO_GAP_END      0x100000000ULL /* 4 GiB */
 #define BOOT_TIMER_ADDR   MMIO_GAP_START /* first MMIO page */
+#define BOOT_COMPLETE_VALUE 123          /* the guest's 1-byte boot-complete write there */
 #define VIRTIO_MMIO_BASE  (MMIO_GAP_START + 0x1000)
 #define VIRTIO_MMIO_SIZE  0x1000
 #define VIRTIO_IRQ_BASE   5

@@ -313,6 +313,12 @@ static void service(void)
 			v_requested = true;
 		if (b == 'D')
 			dirty_known_pages();
+		if (b == 'R') {
+			/* "ready": the boot-complete write again (ends a
+			 * working-set recording in wisp) */
+			mmio_write8(0xc0000000ULL, 123);
+			printk("SNAP ready\n");
+		}
 	}
 	t = ticks;
 	if (t < last_ticks)

@@ -280,6 +280,33 @@ START_TEST(record_then_replay_then_refusals)
 	}
 	wisp_free(&e);
 
+	/* Record that ends when the guest signals readiness (its
+	 * boot-complete write, command byte R), long before record_ms; the
+	 * file exists while the VM still runs, and the guest passes. */
+	wisp_start(&e, "r");
+	more = xasprintf("\"working_set\": {\"path\": \"%s.ready\", \"record\": true, "
+			 "\"record_ms\": 600000}", ws);
+	body = load_body(state, mem, more);
+	CALL(&e, "PUT", "/snapshot/load", body, 204);
+	free(body);
+	free(more);
+	ck_assert_int_eq(proc_send(&e.p, "R", 1), 0);
+	WAIT_FOR(&e, "SNAP ready");
+	WAIT_FOR(&e, "recorded in");
+	ck_assert_ptr_nonnull(strstr(e.p.err.data, "the guest signalled readiness"));
+	{
+		char *readyp = xasprintf("%s.ready", ws);
+		uint8_t *rb = read_whole_file(readyp, &blen);
+
+		ck_assert_ptr_nonnull(rb);
+		ck_assert_uint_ge(blen, 32);
+		ck_assert_int_eq(memcmp(rb, "WISPWSET", 8), 0);
+		free(rb);
+		free(readyp);
+	}
+	verify(&e);
+	wisp_free(&e);
+
 	/* Refusals, then a normal load in the same process. */
 	wisp_start(&d, "d");
 	{

@@ -12,8 +12,6 @@
 
 #include "vmm.h"
 
-#define BOOT_COMPLETE_MAGIC 123
-
 struct boot_timer {
 	uint64_t start_us, start_cpu_us;
 };
@@ -31,7 +29,7 @@ static void boot_timer_write(void *opaque, uint64_t off, const uint8_t *data, un
 	struct boot_timer *t = opaque;
 	uint64_t us, cpu_us;
 
-	if (off != 0 || len != 1 || data[0] != BOOT_COMPLETE_MAGIC)
+	if (off != 0 || len != 1 || data[0] != BOOT_COMPLETE_VALUE)
 		return;
 	us = clock_us(CLOCK_MONOTONIC) - t->start_us;
 	cpu_us = clock_us(CLOCK_PROCESS_CPUTIME_ID) - t->start_cpu_us;

@@ -16,6 +16,7 @@
 
 #include "boot.h"
 #include "vm.h"
+#include "wset.h"
 
 #define APIC_LVT_LINT0 0x350
 #define APIC_LVT_LINT1 0x360
@@ -160,6 +161,11 @@ static void dispatch(struct vcpu *vcpu, enum bus_kind kind, uint64_t addr, uint8
 	struct vm *vm = vcpu->vm;
 	const struct bus_device *d = bus_find(kind == BUS_PIO ? &vm->pio : &vm->mmio, addr, len);
 
+	/* The boot-complete write (123 at the first MMIO page) is also how a
+	 * restored guest says it is ready: it ends a working-set recording. */
+	if (write && kind == BUS_MMIO && addr == BOOT_TIMER_ADDR && len == 1 &&
+	    data[0] == BOOT_COMPLETE_VALUE)
+		wset_record_ready(vm);
 	if (!d) {
 		if (!write)
 			memset(data, 0xff, len);

@@ -185,6 +185,7 @@ void wset_prefetch(const struct guest_mem *mem, const struct wset *w,
 /* ---------------- record ---------------- */
 struct wset_recorder {
 	int uffd, epfd, stop_efd;
+	int ready_efd;             /* written when the guest signals readiness */
 	pthread_t thread;
 	bool running;
 	struct vm *vm;
@@ -311,12 +312,12 @@ static int serve(struct wset_recorder *w, uint64_t addr)
 	return -1;
 }
 
-enum { EV_UFFD = 1, EV_STOP = 2 };
+enum { EV_UFFD = 1, EV_STOP = 2, EV_READY = 3 };
 
 static void *record_main(void *arg)
 {
 	struct wset_recorder *w = arg;
-	struct epoll_event ev[2];
+	struct epoll_event ev[3];
 
 	log_set_thread_name("wisp_wset");
 	prctl(PR_SET_NAME, "wisp_wset");
@@ -335,10 +336,19 @@ static void *record_main(void *arg)
 			}
 			timeout = (int)((w->deadline_us - t + 999) / 1000);
 		}
-		n = epoll_wait(w->epfd, ev, 2, timeout);
+		n = epoll_wait(w->epfd, ev, 3, timeout);
 		for (int i = 0; i < n; i++) {
 			if (ev[i].data.u32 == EV_STOP)
 				return NULL;
+			if (ev[i].data.u32 == EV_READY) {
+				uint64_t v;
+
+				if (read(w->ready_efd, &v, sizeof(v)) == sizeof(v) && w->recording) {
+					log_info("working set: the guest signalled readiness");
+					write_list(w);
+				}
+				continue;
+			}
 			for (;;) {
 				struct uffd_msg m;
 				ssize_t k = read(w->uffd, &m, sizeof(m));
@@ -381,6 +391,7 @@ int wset_record_attach(struct vm *vm, int mem_fd, const char *path, unsigned rec
 	struct uffdio_api api = { .api = UFFD_API };
 	struct epoll_event eu = { .events = EPOLLIN, .data.u32 = EV_UFFD };
 	struct epoll_event es = { .events = EPOLLIN, .data.u32 = EV_STOP };
+	struct epoll_event er = { .events = EPOLLIN, .data.u32 = EV_READY };
 	sigset_t all, old;
 	int r;
 
@@ -388,7 +399,7 @@ int wset_record_attach(struct vm *vm, int mem_fd, const char *path, unsigned rec
 		ERR("out of memory");
 		return -ENOMEM;
 	}
-	w->uffd = w->epfd = w->stop_efd = -1;
+	w->uffd = w->epfd = w->stop_efd = w->ready_efd = -1;
 	w->vm = vm;
 	w->recording = true;
 	snprintf(w->path, sizeof(w->path), "%s", path);
@@ -427,8 +438,11 @@ int wset_record_attach(struct vm *vm, int mem_fd, const char *path, unsigned rec
 	}
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (w->epfd < 0 || w->stop_efd < 0 || epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->uffd, &eu) < 0 ||
-	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->stop_efd, &es) < 0) {
+	w->ready_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->epfd < 0 || w->stop_efd < 0 || w->ready_efd < 0 ||
+	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->uffd, &eu) < 0 ||
+	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->stop_efd, &es) < 0 ||
+	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->ready_efd, &er) < 0) {
 		ERR("working_set: epoll: %s", strerror(errno));
 		r = -errno;
 		goto fail;
@@ -467,6 +481,8 @@ void wset_record_detach(struct vm *vm)
 		write_list(w);   /* the VM ends before record_ms */
 	if (w->stop_efd >= 0)
 		close(w->stop_efd);
+	if (w->ready_efd >= 0)
+		close(w->ready_efd);
 	if (w->epfd >= 0)
 		close(w->epfd);
 	if (w->uffd >= 0)
@@ -477,4 +493,13 @@ void wset_record_detach(struct vm *vm)
 	free(w->seen);
 	free(w);
 	vm->wset = NULL;
+}
+
+void wset_record_ready(struct vm *vm)
+{
+	struct wset_recorder *w = vm->wset;
+	uint64_t one = 1;
+
+	if (w && w->ready_efd >= 0 && write(w->ready_efd, &one, sizeof(one)) < 0)
+		log_debug("working set: ready eventfd: %s", strerror(errno));
 }

@@ -74,6 +74,11 @@ void wset_prefetch(const struct guest_mem *mem, const struct wset *w,
 int wset_record_attach(struct vm *vm, int mem_fd, const char *path, unsigned record_ms,
 		       char *err, size_t errlen);
 
+/* The guest signalled readiness (it wrote the boot-complete value 123 to
+ * the first MMIO page): a recording in progress ends now (the list is
+ * written; the VM keeps being served). Any thread; no recording: nothing. */
+void wset_record_ready(struct vm *vm);
+
 /* Stop the thread (writing the file if not yet written) and free
  * (vm_destroy, before guest memory is unmapped). No-op when vm->wset is NULL. */
 void wset_record_detach(struct vm *vm);
