@@ -67,6 +67,28 @@
  *            editor timed); in the last round the result must equal this
  *            round's Full byte for byte, else the benchmark stops with
  *            "DIFF SNAPSHOT CHECK FAILED" and the differing pages.
+ *   clones   (--clones, instead of all of the above; wisp only) one Full
+ *            snapshot (first -s entry, default 128:16), checked once (V ->
+ *            PASS), then: (1) K = 10 and 50 clones restored one after
+ *            another (File backend, each its own wisp) and all left
+ *            running; 300 ms after the last echoed, Pss of each (whole,
+ *            guest-RAM mapping, the rest) and MemAvailable against before
+ *            the first. (2) 100 restores with M = 1, 2, 4, 8 in flight: M
+ *            forked workers, each restoring one after another (spawn, load
+ *            with resume_vm true, byte -> first echo, SIGKILL, reaped);
+ *            restores/s over the wall time, and per CPU-second: wisp's
+ *            user+sys (the workers' RUSAGE_CHILDREN, from wait4), with the
+ *            workers' own CPU added, and the host's busy time (/proc/stat,
+ *            everything running). (3) RUNS rounds, interleaved, of File,
+ *            Uffd with wisp-uffd-handler page by page and with --batch-2m,
+ *            each once up to the first echo and once more with `V` after
+ *            it (the guest reads back its pattern, to PASS): load, start
+ *            -> echo, V -> PASS; the handler's faults and KiB placed from
+ *            its exit line ("served N fault(s) ..."; it exits when wisp is
+ *            killed), its CPU from wait4. Its cost per fault is the
+ *            difference of the medians of handler CPU with V and without,
+ *            over the difference of the faults (the handler's fixed
+ *            start-up cost drops out).
  *
  * wisp runs with its default seccomp filter; if a process dies of SIGSYS the
  * step is redone with --no-seccomp and the table says so. Every child is
@@ -78,9 +100,13 @@
  *            [-s MIB:FILL[,MIB:FILL...]] [--quick] [--no-qemu] [--strace] [-v]
  *        wisp-bench-snapshot --diff [-n RUNS] [-b BUILD_DIR]
  *            [-s MIB:FILL[,...]] [--diff-pct P[,P...]] [--quick] [-v]
+ *        wisp-bench-snapshot --clones [-n RUNS] [-b BUILD_DIR] [-s MIB:FILL]
+ *            [--quick] [-v]
  *   defaults: -n 20 -k 10 -s 128:16,1024:64; --quick = -n 3 -k 3.
  *   --diff: -n 20 -s 128:8,1024:8 --diff-pct 1,10 (about 2 minutes);
  *   --quick = -n 3.
+ *   --clones: -n 20 -s 128:16 (about 1 minute); --quick = -n 3, 3 and 6
+ *   clones, 20 restores per M.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -93,6 +119,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -106,6 +133,7 @@
 #define MAX_RUNS 256
 #define MAX_VMS 32
 #define MAX_SIZES 8
+#define MAX_CLONES 64        /* --clones: VMs running at once */
 #define ECHO "Ex\r\n"
 
 #define STRACE_BIN "/usr/bin/strace"
@@ -114,10 +142,11 @@ static const char *g_dir, *g_guest, *g_wisp;
 static const char *g_strace_out;   /* set: wisp restores run under strace */
 static bool g_verbose;
 static bool g_create_noseccomp, g_load_noseccomp;
+static const char *g_uffd_sock;   /* set: restores load with the Uffd backend there */
 
 /* ---- child tracking: everything is killed on exit and on SIGINT/TERM ---- */
 
-static pid_t g_kids[MAX_VMS * 2 + 8];
+static pid_t g_kids[MAX_CLONES * 2 + 8];
 
 static void track(pid_t pid, bool on)
 {
@@ -757,8 +786,9 @@ static int restore_one(bool wisp, struct size_cfg *s, int idx, struct vm_slot *v
 		snprintf(v->sock, sizeof(v->sock), "%s/w%d.sock", g_dir, idx);
 		unlink(v->sock);
 		snprintf(body, sizeof(body),
-			 "{\"snapshot_path\": \"%s\", \"mem_backend\": {\"backend_type\": \"File\", "
-			 "\"backend_path\": \"%s\"}, \"resume_vm\": true}", s->w_state, s->w_mem);
+			 "{\"snapshot_path\": \"%s\", \"mem_backend\": {\"backend_type\": \"%s\", "
+			 "\"backend_path\": \"%s\"}, \"resume_vm\": true}", s->w_state,
+			 g_uffd_sock ? "Uffd" : "File", g_uffd_sock ? g_uffd_sock : s->w_mem);
 		t0 = now_us();
 		if (spawn(&v->p, w_argv) < 0)
 			return -1;
@@ -1597,6 +1627,486 @@ static void diff_table(struct diff_res *r, int nr, double load0, double load1)
 	fflush(stdout);
 }
 
+/* ---- Clones (--clones) ---- */
+
+#define MAX_RATE 512         /* restores per worker in the rate measurement */
+#define MAX_M 4              /* M values: 1, 2, 4, 8 */
+
+static const int g_rate_m[MAX_M] = { 1, 2, 4, 8 };
+
+/* MemAvailable in KiB, NaN if unreadable. */
+static double mem_available_kib(void)
+{
+	char line[256];
+	unsigned long long kb;
+	double v = NAN;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return NAN;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			v = (double)kb;
+	fclose(f);
+	return v;
+}
+
+/* CPU time (s) all of the host's CPUs spent busy (/proc/stat: all but idle
+ * and iowait), whoever used it. */
+static double host_busy_s(void)
+{
+	unsigned long long v[10] = { 0 };
+	double busy = NAN;
+	FILE *f = fopen("/proc/stat", "r");
+
+	if (!f)
+		return NAN;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &v[6], &v[7]) == 8)
+		busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) /
+		       (double)sysconf(_SC_CLK_TCK);
+	fclose(f);
+	return busy;
+}
+
+static double tv_s(const struct timeval *t)
+{
+	return (double)t->tv_sec + (double)t->tv_usec / 1e6;
+}
+
+struct clone_pss {
+	int k;
+	double pss[MAX_CLONES], pss_guest[MAX_CLONES], pss_ex[MAX_CLONES];
+	double avail_before, avail_after;   /* MemAvailable, KiB */
+	double all_ms;                      /* the k restores, one after another */
+};
+
+/* k clones of one snapshot (File backend), each its own wisp, restored one
+ * after another and all left running; 300 ms after the last echoed, Pss of
+ * each and MemAvailable. */
+static int clones_pss(struct size_cfg *s, int k, struct clone_pss *c)
+{
+	static struct vm_slot v[MAX_CLONES];
+	struct restore_sample o;
+	double rssg, t0;
+	int rc = 0, started = 0;
+
+	memset(v, 0, sizeof(v));
+	memset(c, 0, sizeof(*c));
+	c->avail_before = mem_available_kib();
+	t0 = now_us();
+	for (int i = 0; i < k && rc == 0; i++) {
+		started = i + 1;
+		if (restore_one(true, s, 400 + i, &v[i], &o) < 0)
+			rc = -1;
+	}
+	c->all_ms = (now_us() - t0) / 1e3;
+	if (rc == 0) {
+		usleep(300000);
+		for (int i = 0; i < k; i++) {
+			if (pss_kib(v[i].p.pid, (uint64_t)s->mib << 20, &c->pss[i], &c->pss_guest[i],
+				    &rssg) < 0) {
+				fprintf(stderr, "clone %d: no smaps\n", i);
+				rc = -1;
+				break;
+			}
+			c->pss_ex[i] = c->pss[i] - c->pss_guest[i];
+		}
+		c->avail_after = mem_available_kib();
+		c->k = k;
+	}
+	for (int i = 0; i < started; i++)
+		slot_free(&v[i]);
+	return rc;
+}
+
+struct rate_msg {
+	int n, fails;
+	double child_cpu_s, self_cpu_s;
+	double echo_ms[MAX_RATE];
+};
+
+struct rate_res {
+	int m, n, fails;
+	double wall_s, child_cpu_s, self_cpu_s, host_busy_s;
+	double echo_ms[MAX_RATE * 8];
+};
+
+/* One worker: `count` restores one after another (spawn wisp, load with
+ * resume_vm true, first echo, SIGKILL, reaped), then its report on fd. */
+static void rate_worker(struct size_cfg *s, int w, int count, int fd)
+{
+	static struct rate_msg msg;
+	struct rusage ch, self;
+
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	memset(g_kids, 0, sizeof(g_kids));
+	memset(&msg, 0, sizeof(msg));
+	for (int i = 0; i < count && msg.fails < 3; i++) {
+		struct vm_slot v;
+		struct restore_sample o;
+
+		memset(&v, 0, sizeof(v));
+		if (restore_one(true, s, 600 + w, &v, &o) < 0)
+			msg.fails++;
+		else
+			msg.echo_ms[msg.n++] = o.echo_ms;
+		slot_free(&v);
+	}
+	getrusage(RUSAGE_CHILDREN, &ch);
+	getrusage(RUSAGE_SELF, &self);
+	msg.child_cpu_s = tv_s(&ch.ru_utime) + tv_s(&ch.ru_stime);
+	msg.self_cpu_s = tv_s(&self.ru_utime) + tv_s(&self.ru_stime);
+	if (write(fd, &msg, sizeof(msg)) != (ssize_t)sizeof(msg))
+		_exit(1);
+	_exit(0);
+}
+
+/* `total` restores with m of them in flight (m workers, each restoring one
+ * after another). */
+static int rate_run(struct size_cfg *s, int m, int total, struct rate_res *r)
+{
+	static struct rate_msg msg;
+	pid_t pids[8];
+	int fds[8], rc = 0;
+	double t0, b0;
+
+	memset(r, 0, sizeof(*r));
+	r->m = m;
+	b0 = host_busy_s();
+	t0 = now_us();
+	for (int w = 0; w < m; w++) {
+		int pfd[2], cnt = total / m + (w < total % m);
+
+		if (pipe2(pfd, O_CLOEXEC) < 0)
+			return -1;
+		pids[w] = fork();
+		if (pids[w] < 0)
+			return -1;
+		if (pids[w] == 0) {
+			close(pfd[0]);
+			rate_worker(s, w, cnt > MAX_RATE ? MAX_RATE : cnt, pfd[1]);
+		}
+		close(pfd[1]);
+		fds[w] = pfd[0];
+		track(pids[w], true);
+	}
+	for (int w = 0; w < m; w++) {
+		size_t got = 0;
+
+		while (got < sizeof(msg)) {
+			ssize_t n = read(fds[w], (char *)&msg + got, sizeof(msg) - got);
+
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+		close(fds[w]);
+		waitpid(pids[w], NULL, 0);
+		track(pids[w], false);
+		if (got < sizeof(msg)) {
+			fprintf(stderr, "rate worker %d: no report\n", w);
+			rc = -1;
+			continue;
+		}
+		for (int i = 0; i < msg.n; i++)
+			r->echo_ms[r->n + i] = msg.echo_ms[i];
+		r->n += msg.n;
+		r->fails += msg.fails;
+		r->child_cpu_s += msg.child_cpu_s;
+		r->self_cpu_s += msg.self_cpu_s;
+	}
+	r->wall_s = (now_us() - t0) / 1e6;
+	r->host_busy_s = host_busy_s() - b0;
+	return r->fails ? -1 : rc;
+}
+
+#define UF_MODES 3   /* File, Uffd page by page, Uffd --batch-2m */
+
+struct uffd_res {
+	int n;
+	double load_ms[MAX_RUNS], echo_ms[MAX_RUNS], vmm_cpu_ms[MAX_RUNS];
+	double faults[MAX_RUNS], copied_kib[MAX_RUNS], zero_kib[MAX_RUNS];
+	double h_cpu_ms[MAX_RUNS], h_span_ms[MAX_RUNS], h_us_per_fault[MAX_RUNS];
+	double v_ms[MAX_RUNS];   /* with V: byte -> WTEST snap PASS */
+};
+
+static const char *g_handler;
+
+/* One restore in mode (0 File, 1 Uffd, 2 Uffd --batch-2m) up to the first
+ * echo; then wisp is killed and the handler, seeing the VMM gone, prints
+ * what it served and exits (its own CPU time from wait4). */
+static int uffd_one(struct size_cfg *s, int mode, int i, bool check, struct uffd_res *u)
+{
+	char hsock[4200];
+	char *hargv[] = { (char *)g_handler, mode == 2 ? "--batch-2m" : hsock,
+			  mode == 2 ? hsock : s->w_mem, mode == 2 ? s->w_mem : NULL, NULL };
+	struct proc h = { .pid = 0 };
+	struct vm_slot v;
+	struct restore_sample o;
+	int rc = -1;
+
+	memset(&v, 0, sizeof(v));
+	u->faults[i] = u->copied_kib[i] = u->zero_kib[i] = NAN;
+	u->h_cpu_ms[i] = u->h_span_ms[i] = u->h_us_per_fault[i] = NAN;
+	if (mode > 0) {
+		snprintf(hsock, sizeof(hsock), "%s/uffd.sock", g_dir);
+		unlink(hsock);
+		if (spawn(&h, hargv) < 0)
+			return -1;
+		if (!proc_wait_for(&h, "listening on", 10000)) {
+			fprintf(stderr, "uffd handler did not start:\n%s\n", h.err.data);
+			reap(&h);
+			return -1;
+		}
+		g_uffd_sock = hsock;
+	}
+	rc = restore_one(true, s, 700, &v, &o);
+	g_uffd_sock = NULL;
+	if (rc == 0 && check) {
+		/* The guest reads back its whole pattern (wtest.mib MiB). */
+		size_t off = v.p.out.len;
+		double t0 = now_us();
+		const char *res;
+
+		proc_send(&v.p, "V", 1);
+		if (!wait_after(&v.p, off, "WTEST snap ", 60000) ||
+		    !(res = strstr(v.p.out.data + off, "WTEST snap ")) ||
+		    !wait_after(&v.p, (size_t)(res - v.p.out.data), "\n", 5000) ||
+		    strncmp(res, "WTEST snap PASS", 15)) {
+			fprintf(stderr, "restored guest failed its check:\n%s\n", v.p.out.data);
+			rc = -1;
+		}
+		u->v_ms[i] = (now_us() - t0) / 1e3;
+	}
+	slot_free(&v);
+	if (rc < 0) {
+		if (h.pid)
+			fprintf(stderr, "handler: %s\n", h.err.data);
+		reap(&h);
+		return -1;
+	}
+	u->load_ms[i] = o.load_ms;
+	u->echo_ms[i] = o.echo_ms;
+	u->vmm_cpu_ms[i] = o.cpu_ms;
+	if (mode > 0) {
+		const char *l;
+		unsigned long long f, c, z;
+		double span;
+
+		if (!proc_finish(&h, 10000))
+			fprintf(stderr, "uffd handler did not exit by itself\n");
+		l = strstr(h.err.data, "served ");
+		if (l && sscanf(l, "served %llu fault(s) (%llu KiB copied, %llu KiB zero pages)",
+				&f, &c, &z) == 3) {
+			u->faults[i] = (double)f;
+			u->copied_kib[i] = (double)c;
+			u->zero_kib[i] = (double)z;
+		}
+		l = strstr(h.err.data, "faults over ");
+		if (l && sscanf(l, "faults over %lf s", &span) == 1)
+			u->h_span_ms[i] = span * 1e3;
+		u->h_cpu_ms[i] = (tv_s(&h.ru.ru_utime) + tv_s(&h.ru.ru_stime)) * 1e3;
+		u->h_us_per_fault[i] = u->h_cpu_ms[i] * 1e3 / u->faults[i];
+		if (g_verbose)
+			fprintf(stderr, "%s", h.err.data);
+		track(h.pid, false);
+		proc_free(&h);
+	}
+	return 0;
+}
+
+static void hdr_row(const char *title, int n, char (*h)[48])
+{
+	printf("| %-58s |", title);
+	for (int i = 0; i < n; i++)
+		printf(" %22s |", h[i]);
+	printf("\n|---|");
+	for (int i = 0; i < n; i++)
+		printf("---:|");
+	printf("\n");
+}
+
+static int clones_main(struct size_cfg *s, int runs, int nrate, const int *ks, int nk)
+{
+	static struct clone_pss cp[2];
+	static struct rate_res rr[MAX_M];
+	static struct uffd_res ur[UF_MODES * 2];   /* echo only; then with V */
+	char hdr[8][48];
+	const char *c[8];
+	double load0 = loadavg(), ncpu = (double)sysconf(_SC_NPROCESSORS_ONLN);
+	char *doc;
+
+	snprintf(s->append, sizeof(s->append), "wtest=snap wtest.mib=%u", s->fill);
+	snprintf(s->w_state, sizeof(s->w_state), "%s/w%u.state", g_dir, s->mib);
+	snprintf(s->w_mem, sizeof(s->w_mem), "%s/w%u.mem", g_dir, s->mib);
+	if (asprintf(&doc, "{\"boot-source\": {\"kernel_image_path\": \"%s\", \"boot_args\": "
+		     "\"%s\"}, \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": %u}}",
+		     g_guest, s->append, s->mib) < 0)
+		abort();
+	char *cfgpath = write_tmp_file("clones.json", doc);
+	snprintf(s->cfg, sizeof(s->cfg), "%s", cfgpath);
+	free(cfgpath);
+	free(doc);
+	{
+		static struct create_res wc;
+		int r;
+
+		fprintf(stderr, "[clones] creating the %u MiB snapshot...\n", s->mib);
+		r = wisp_create(s, 1, NULL, &wc);
+		if (r == -2) {
+			g_create_noseccomp = true;
+			r = wisp_create(s, 1, "--no-seccomp", &wc);
+		}
+		if (r < 0 || verify_restore(true, s) < 0)
+			return -1;
+	}
+	for (int i = 0; i < nk; i++) {
+		fprintf(stderr, "[clones] %d clones at once...\n", ks[i]);
+		if (clones_pss(s, ks[i], &cp[i]) < 0)
+			return -1;
+	}
+	for (int i = 0; i < MAX_M; i++) {
+		fprintf(stderr, "[clones] %d restores, %d in flight...\n", nrate, g_rate_m[i]);
+		if (rate_run(s, g_rate_m[i], nrate, &rr[i]) < 0)
+			return -1;
+	}
+	fprintf(stderr, "[clones] File vs Uffd vs Uffd --batch-2m, %d each, interleaved...\n", runs);
+	for (int i = 0; i < runs; i++)
+		for (int m = 0; m < UF_MODES * 2; m++) {
+			if (uffd_one(s, m % UF_MODES, i, m >= UF_MODES, &ur[m]) < 0) {
+				fprintf(stderr, "uffd comparison FAILED (mode %d, run %d)\n", m, i);
+				return -1;
+			}
+			ur[m].n = i + 1;
+		}
+	double load1 = loadavg();
+
+	printf("\nClones of one snapshot: test guest 'snap' (wtest.mib=%u), 1 vCPU, %u MiB RAM, File "
+	       "backend, each clone its own wisp%s; medians (min-max); %d online CPUs; load "
+	       "average %.2f at the start, %.2f at the end\n", s->fill, s->mib,
+	       g_load_noseccomp ? " (--no-seccomp)" : "", (int)ncpu, load0, load1);
+	for (int i = 0; i < nk; i++)
+		snprintf(hdr[i], sizeof(hdr[i]), "%d clones", cp[i].k);
+	hdr_row("clones running at once", nk, hdr);
+#define CELLS(n, expr)                                                                         \
+	do {                                                                                   \
+		for (int i = 0; i < (n); i++) {                                                \
+			c[i] = (expr);                                                         \
+		}                                                                              \
+	} while (0)
+	CELLS(nk, fmt_mm(cp[i].pss, cp[i].k, 0));
+	diff_row("Pss per clone (KiB)", nk, c);
+	CELLS(nk, fmt_mm(cp[i].pss_guest, cp[i].k, 0));
+	diff_row("  of which guest RAM mapping (KiB)", nk, c);
+	CELLS(nk, fmt_mm(cp[i].pss_ex, cp[i].k, 0));
+	diff_row("  of which the rest: VMM, its heap and stacks (KiB)", nk, c);
+	CELLS(nk, fmt_num(sum(cp[i].pss, cp[i].k) / 1024, 1));
+	diff_row("Pss summed over the clones (MiB)", nk, c);
+	CELLS(nk, fmt_num((cp[i].avail_before - cp[i].avail_after) / 1024, 1));
+	diff_row("MemAvailable drop, before the first to all running (MiB)", nk, c);
+	CELLS(nk, fmt_num((cp[i].avail_before - cp[i].avail_after) / cp[i].k, 0));
+	diff_row("  per clone (KiB)", nk, c);
+	CELLS(nk, fmt_num(cp[i].all_ms / cp[i].k, 1));
+	diff_row("restoring them one after another: ms per clone", nk, c);
+
+	printf("\nRestores per second: %d restores, M in flight (M workers, each: fork/exec wisp, "
+	       "PUT /snapshot/load resume_vm true, byte -> first echo, SIGKILL, reaped); CPU from "
+	       "getrusage\n", nrate);
+	for (int i = 0; i < MAX_M; i++)
+		snprintf(hdr[i], sizeof(hdr[i]), "M = %d", rr[i].m);
+	hdr_row("restores in flight", MAX_M, hdr);
+	CELLS(MAX_M, fmt_num(rr[i].n, 0));
+	diff_row("restores completed", MAX_M, c);
+	CELLS(MAX_M, fmt_num(rr[i].wall_s, 2));
+	diff_row("wall time (s)", MAX_M, c);
+	CELLS(MAX_M, fmt_num(rr[i].n / rr[i].wall_s, 1));
+	diff_row("restores/s (wall)", MAX_M, c);
+	CELLS(MAX_M, fmt_num(rr[i].n / rr[i].wall_s / ncpu, 1));
+	diff_row("restores/s / online CPUs", MAX_M, c);
+	CELLS(MAX_M, fmt_num(rr[i].child_cpu_s * 1e3 / rr[i].n, 1));
+	diff_row("wisp CPU per restore, user+sys, wait4 (ms)", MAX_M, c);
+	CELLS(MAX_M, fmt_num(rr[i].n / rr[i].child_cpu_s, 1));
+	diff_row("restores per CPU-second of wisp (per core)", MAX_M, c);
+	CELLS(MAX_M, fmt_num(rr[i].self_cpu_s * 1e3 / rr[i].n, 1));
+	diff_row("bench harness CPU per restore (ms)", MAX_M, c);
+	CELLS(MAX_M, fmt_num(rr[i].n / (rr[i].child_cpu_s + rr[i].self_cpu_s), 1));
+	diff_row("restores per CPU-second, wisp + harness", MAX_M, c);
+	CELLS(MAX_M, fmt_num(rr[i].host_busy_s * 1e3 / rr[i].n, 1));
+	diff_row("host busy CPU per restore, all processes (ms)", MAX_M, c);
+	CELLS(MAX_M, fmt_num(rr[i].n / rr[i].host_busy_s, 1));
+	diff_row("restores per busy host CPU-second", MAX_M, c);
+	CELLS(MAX_M, fmt_mm(rr[i].echo_ms, rr[i].n, 1));
+	diff_row("start -> first echo (ms)", MAX_M, c);
+
+	printf("\nUffd vs File: %d restores each, interleaved; start -> first echo, then wisp "
+	       "killed; the handler's counts from its exit line, its CPU from wait4\n", runs);
+	snprintf(hdr[0], sizeof(hdr[0]), "File");
+	snprintf(hdr[1], sizeof(hdr[1]), "Uffd, page by page");
+	snprintf(hdr[2], sizeof(hdr[2]), "Uffd, --batch-2m");
+	hdr_row("backend", UF_MODES, hdr);
+	CELLS(UF_MODES, fmt_mm(ur[i].load_ms, ur[i].n, 2));
+	diff_row("load: PUT /snapshot/load (ms)", UF_MODES, c);
+	CELLS(UF_MODES, fmt_mm(ur[i].echo_ms, ur[i].n, 2));
+	diff_row("start -> first echo (ms)", UF_MODES, c);
+	CELLS(UF_MODES, fmt_mm(ur[i].vmm_cpu_ms, ur[i].n, 2));
+	diff_row("wisp CPU, all threads, start -> echo (ms)", UF_MODES, c);
+	CELLS(UF_MODES, i ? fmt_mm(ur[i].faults, ur[i].n, 0) : "(minor faults)");
+	diff_row("faults served by the handler", UF_MODES, c);
+	CELLS(UF_MODES, i ? fmt_mm(ur[i].copied_kib, ur[i].n, 0) : "n/a");
+	diff_row("  KiB copied (UFFDIO_COPY)", UF_MODES, c);
+	CELLS(UF_MODES, i ? fmt_mm(ur[i].zero_kib, ur[i].n, 0) : "n/a");
+	diff_row("  KiB zero pages (UFFDIO_ZEROPAGE)", UF_MODES, c);
+	CELLS(UF_MODES, i ? fmt_mm(ur[i].h_cpu_ms, ur[i].n, 2) : "n/a");
+	diff_row("handler CPU, user+sys, whole life (ms)", UF_MODES, c);
+	CELLS(UF_MODES, i ? fmt_mm(ur[i].h_us_per_fault, ur[i].n, 1) : "n/a");
+	diff_row("  / faults served (us; fixed start-up cost included)", UF_MODES, c);
+	CELLS(UF_MODES, i ? fmt_mm(ur[i].h_span_ms, ur[i].n, 1) : "n/a");
+	diff_row("first to last fault served (ms)", UF_MODES, c);
+	CELLS(UF_MODES, i ? fmt_num((median(ur[i].echo_ms, ur[i].n) -
+				     median(ur[0].echo_ms, ur[0].n)) * 1e3 /
+				    median(ur[i].faults, ur[i].n), 1) : "n/a");
+	diff_row("(echo - File's echo) per fault, medians (us)", UF_MODES, c);
+	/* The same again, with V sent after the echo (the guest reads its
+	 * whole pattern): many more faults, so the handler's fixed cost (exec,
+	 * mapping and scanning the memory file, the handshake) drops out of
+	 * the difference. */
+	struct uffd_res *uv = &ur[UF_MODES];
+
+	CELLS(UF_MODES, fmt_mm(uv[i].v_ms, uv[i].n, 1));
+	diff_row("with V: byte -> WTEST snap PASS (ms)", UF_MODES, c);
+	CELLS(UF_MODES, i ? fmt_mm(uv[i].faults, uv[i].n, 0) : "(minor faults)");
+	diff_row("with V: faults served, echo and V", UF_MODES, c);
+	CELLS(UF_MODES, i ? fmt_mm(uv[i].h_cpu_ms, uv[i].n, 1) : "n/a");
+	diff_row("with V: handler CPU, whole life (ms)", UF_MODES, c);
+	CELLS(UF_MODES, i ? fmt_mm(uv[i].h_span_ms, uv[i].n, 1) : "n/a");
+	diff_row("with V: first to last fault served (ms)", UF_MODES, c);
+	CELLS(UF_MODES, i ? fmt_num((median(uv[i].h_cpu_ms, uv[i].n) -
+				     median(ur[i].h_cpu_ms, ur[i].n)) * 1e3 /
+				    (median(uv[i].faults, uv[i].n) - median(ur[i].faults, ur[i].n)), 2)
+			  : "n/a");
+	diff_row("handler CPU per extra fault, (V - echo only) medians (us)", UF_MODES, c);
+	CELLS(UF_MODES, i ? fmt_num((median(uv[i].v_ms, uv[i].n) - median(uv[0].v_ms, uv[0].n)) *
+				    1e3 / (median(uv[i].faults, uv[i].n) -
+					   median(ur[i].faults, ur[i].n)), 1)
+			  : "n/a");
+	diff_row("(V->PASS - File's) per extra fault, medians (us)", UF_MODES, c);
+	CELLS(UF_MODES, i ? fmt_num((median(uv[i].h_cpu_ms, uv[i].n) -
+				     median(ur[i].h_cpu_ms, ur[i].n)) * 1e3 * 4 /
+				    (median(uv[i].copied_kib, uv[i].n) + median(uv[i].zero_kib, uv[i].n) -
+				     median(ur[i].copied_kib, ur[i].n) - median(ur[i].zero_kib, ur[i].n)),
+				    2)
+			  : "n/a");
+	diff_row("handler CPU per extra 4 KiB page placed, medians (us)", UF_MODES, c);
+#undef CELLS
+	fflush(stdout);
+	unlink(s->w_state);
+	unlink(s->w_mem);
+	return 0;
+}
+
 static void usage(const char *me)
 {
 	fprintf(stderr,
@@ -1604,17 +2114,21 @@ static void usage(const char *me)
 		"[--no-qemu] [--strace] [-v] [-h|--help]\n"
 		"       %s --diff [-n RUNS] [-b BUILD_DIR] [-s MIB:FILL[,...]] [--diff-pct P[,P...]] "
 		"[--quick] [-v]\n"
+		"       %s --clones [-n RUNS] [-b BUILD_DIR] [-s MIB:FILL] [--quick] [-v]\n"
 		"  defaults: -n 20 -k 10 -s 128:16,1024:64; --quick: -n 3 -k 3\n"
 		"  --diff: only the Diff snapshot measurement (track_dirty_pages; wisp alone, QEMU\n"
 		"          has no equivalent): -n 20 -s 128:8,1024:8 --diff-pct 1,10, each\n"
-		"          percentage of RAM dirtied (4 KiB pages) per round; --quick: -n 3\n",
-		me, me);
+		"          percentage of RAM dirtied (4 KiB pages) per round; --quick: -n 3\n"
+		"  --clones: 10 and 50 clones at once (Pss), 100 restores with 1, 2, 4, 8 in\n"
+		"          flight (restores/s, CPU), File vs Uffd vs Uffd --batch-2m (-n each);\n"
+		"          -s 128:16 (first entry used); --quick: 3 and 6 clones, 20 restores, -n 3\n",
+		me, me, me);
 }
 
 int main(int argc, char **argv)
 {
 	int runs = 20, k = 10, c, nsizes = 0, npcts = 0;
-	bool diff = false;
+	bool diff = false, clones = false;
 	const char *pcts = "1,10";
 	unsigned pct[MAX_PCTS];
 	char editor[4096];
@@ -1629,6 +2143,7 @@ int main(int argc, char **argv)
 		{ "quick", no_argument, NULL, 'q' },
 		{ "strace", no_argument, NULL, 'T' },
 		{ "diff", no_argument, NULL, 'D' },
+		{ "clones", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "diff-pct", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
@@ -1645,6 +2160,7 @@ int main(int argc, char **argv)
 		case 'q': quick = true; break;
 		case 'T': use_strace = true; break;
 		case 'D': diff = true; break;
+		case 'C': clones = true; break;
 		case 'h': usage(argv[0]); return 0;
 		case 'P': pcts = optarg; break;
 		default: usage(argv[0]); return 2;
@@ -1663,7 +2179,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!sizes)
-		sizes = diff ? "128:8,1024:8" : "128:16,1024:64";
+		sizes = diff ? "128:8,1024:8" : clones ? "128:16" : "128:16,1024:64";
 	for (const char *p = pcts; *p && npcts < MAX_PCTS;) {
 		unsigned v;
 		int used;
@@ -1705,6 +2221,25 @@ int main(int argc, char **argv)
 	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (clones) {
+		static const int ks_full[] = { 10, 50 }, ks_quick[] = { 3, 6 };
+		char handler[4096];
+		int rc;
+
+		snprintf(handler, sizeof(handler), "%s/wisp-uffd-handler", build);
+		g_handler = handler;
+		if (access(handler, X_OK) < 0) {
+			fprintf(stderr, "%s missing (-b BUILD_DIR)\n", handler);
+			tmpdir_cleanup();
+			return 2;
+		}
+		rc = clones_main(&sz[0], runs, quick ? 20 : 100, quick ? ks_quick : ks_full, 2);
+		if (rc < 0)
+			fprintf(stderr, "clones benchmark FAILED\n");
+		kill_all();
+		tmpdir_cleanup();
+		return rc < 0 ? 1 : 0;
+	}
 	if (diff) {
 		static struct diff_res dr[MAX_SIZES * MAX_PCTS];
 		int nr = 0, nrebase = runs < MAX_REBASES ? runs : MAX_REBASES;
