@@ -57,6 +57,7 @@
 #include "api_client.h"
 #include "harness.h"
 #include "it_virtio_util.h"
+#include "it_wisp.h"
 
 #define START_MS 20000
 #define GUEST_MS 60000
@@ -68,13 +69,6 @@
 #define SNAP_SECTOR 8            /* wtest.sector default */
 #define IMG_SECTORS 2048         /* 1 MiB drives */
 #define ETH_P_WTEST 0x88b5
-
-struct wisp {
-	struct proc p;
-	char sock[200];
-	struct api_client c;
-	bool up;
-};
 
 /* Temporary files: one directory for the whole run, made and removed by
  * the parent process (so a failed test, whose process ends at the failed
@@ -171,56 +165,13 @@ static void drain(struct wisp *w, int ms)
  * NULL), its stdin open: it is the guest's serial input. */
 static void wisp_start(struct wisp *w, const char *sockname, const char *in_ns)
 {
-	const char *argv[16];
-	int i = 0;
 	char *sock = tmp_path(sockname);
 	char id[32];
 
 	/* The socket's name without ".sock" is the VM's id. */
 	snprintf(id, sizeof(id), "%.*s", (int)strcspn(sockname, "."), sockname);
-	memset(w, 0, sizeof(*w));
-	snprintf(w->sock, sizeof(w->sock), "%s", sock);
+	wisp_spawn(w, sock, id, in_ns);
 	free(sock);
-	if (in_ns)
-		i = netns_exec_prefix(argv, in_ns);
-	argv[i++] = build_path("wisp");
-	argv[i++] = "--api-sock";
-	argv[i++] = w->sock;
-	argv[i++] = "--id";
-	argv[i++] = id;
-	argv[i++] = "--level";
-	argv[i++] = "Info";
-	if (getenv("WISP_IT_NO_SECCOMP"))
-		argv[i++] = "--no-seccomp";
-	argv[i] = NULL;
-	ck_assert_int_eq(proc_spawn(&w->p, (char *const *)argv), 0);
-	/* Wait for the socket, or for the process to end (its pipes close). */
-	for (int t = 0; t < START_MS / 150; t++) {
-		if (api_wait_socket(w->sock, 100))
-			break;
-		drain(w, 50);
-		if (w->p.out_fd < 0 && w->p.err_fd < 0)
-			break;
-	}
-	if (access(w->sock, F_OK) != 0) {
-		proc_finish(&w->p, 1000);
-		ck_abort_msg("wisp did not open its socket\nstdout:\n%s\nstderr:\n%s", w->p.out.data,
-			     w->p.err.data);
-	}
-	api_client_init(&w->c, w->sock);
-	w->up = true;
-}
-
-static void wisp_free(struct wisp *w)
-{
-	if (!w->p.exited) {
-		proc_signal(&w->p, SIGKILL);
-		proc_finish(&w->p, 10000);
-	}
-	if (w->up)
-		api_client_free(&w->c);
-	w->up = false;
-	proc_free(&w->p);
 }
 
 /* SIGKILL, as a crash or an impatient platform would. */

@@ -60,19 +60,13 @@
 #include "api_check.h"
 #include "api_client.h"
 #include "harness.h"
+#include "it_wisp.h"
 #include "it_virtio_util.h"
 
 #define START_MS 20000
 #define GUEST_MS 60000
 #define GUEST_MIB 128
 #define MIB (1024ull * 1024ull)
-
-struct wisp {
-	struct proc p;
-	char sock[200];
-	struct api_client c;
-	bool up;
-};
 
 static const char *tdir;
 
@@ -122,47 +116,10 @@ static void drain(struct proc *p, int ms)
 
 static void wisp_start(struct wisp *w, const char *sockname)
 {
-	const char *argv[12];
-	int i = 0;
 	char *sock = tmp_path(sockname);
 
-	memset(w, 0, sizeof(*w));
-	snprintf(w->sock, sizeof(w->sock), "%s", sock);
+	wisp_spawn(w, sock, NULL, NULL);
 	free(sock);
-	argv[i++] = build_path("wisp");
-	argv[i++] = "--api-sock";
-	argv[i++] = w->sock;
-	argv[i++] = "--level";
-	argv[i++] = "Info";
-	if (getenv("WISP_IT_NO_SECCOMP"))
-		argv[i++] = "--no-seccomp";
-	argv[i] = NULL;
-	ck_assert_int_eq(proc_spawn(&w->p, (char *const *)argv), 0);
-	for (int t = 0; t < START_MS / 100; t++) {
-		if (api_wait_socket(w->sock, 100))
-			break;
-		drain(&w->p, 0);
-		if (w->p.out_fd < 0 && w->p.err_fd < 0)
-			break;
-	}
-	if (access(w->sock, F_OK) != 0) {
-		proc_finish(&w->p, 1000);
-		ck_abort_msg("wisp did not open its socket\nstderr:\n%s", w->p.err.data);
-	}
-	api_client_init(&w->c, w->sock);
-	w->up = true;
-}
-
-static void wisp_free(struct wisp *w)
-{
-	if (!w->p.exited) {
-		proc_signal(&w->p, SIGKILL);
-		proc_finish(&w->p, 10000);
-	}
-	if (w->up)
-		api_client_free(&w->c);
-	w->up = false;
-	proc_free(&w->p);
 }
 
 /* Wait (1 ms steps) until p exits; returns the milliseconds waited, or -1

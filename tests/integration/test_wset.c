@@ -32,19 +32,13 @@
 #include "api_check.h"
 #include "api_client.h"
 #include "harness.h"
+#include "it_wisp.h"
 #include "it_virtio_util.h"
 
 #define START_MS 20000
 #define GUEST_MS 60000
 #define GUEST_MIB 128
 #define PAGE 4096u
-
-struct wisp {
-	struct proc p;
-	char sock[200];
-	struct api_client c;
-	bool up;
-};
 
 static char tdir[64];
 
@@ -82,47 +76,10 @@ static void drain(struct wisp *w, int ms)
 
 static void wisp_start(struct wisp *w, const char *name)
 {
-	const char *argv[12];
-	int i = 0;
+	char sock[200];
 
-	memset(w, 0, sizeof(*w));
-	snprintf(w->sock, sizeof(w->sock), "%s/%s.sock", tdir, name);
-	argv[i++] = build_path("wisp");
-	argv[i++] = "--api-sock";
-	argv[i++] = w->sock;
-	argv[i++] = "--id";
-	argv[i++] = name;
-	argv[i++] = "--level";
-	argv[i++] = "Info";
-	if (getenv("WISP_IT_NO_SECCOMP"))
-		argv[i++] = "--no-seccomp";
-	argv[i] = NULL;
-	ck_assert_int_eq(proc_spawn(&w->p, (char *const *)argv), 0);
-	for (int t = 0; t < START_MS / 150; t++) {
-		if (api_wait_socket(w->sock, 100))
-			break;
-		drain(w, 50);
-		if (w->p.out_fd < 0 && w->p.err_fd < 0)
-			break;
-	}
-	if (access(w->sock, F_OK) != 0) {
-		proc_finish(&w->p, 1000);
-		ck_abort_msg("wisp did not open its socket\nstderr:\n%s", w->p.err.data);
-	}
-	api_client_init(&w->c, w->sock);
-	w->up = true;
-}
-
-static void wisp_free(struct wisp *w)
-{
-	if (!w->p.exited) {
-		proc_signal(&w->p, SIGKILL);
-		proc_finish(&w->p, 10000);
-	}
-	if (w->up)
-		api_client_free(&w->c);
-	w->up = false;
-	proc_free(&w->p);
+	snprintf(sock, sizeof(sock), "%s/%s.sock", tdir, name);
+	wisp_spawn(w, sock, name, NULL);
 }
 
 #define WAIT_FOR(w, needle)                                                                   \
