@@ -625,16 +625,8 @@ int vm_start(struct vm *vm, bool paused)
 		vm->state = VM_PAUSED;
 		return 0;
 	}
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
-
-		pthread_mutex_lock(&v->lock);
-		v->pause_requested = false;
-		pthread_cond_broadcast(&v->cond);
-		pthread_mutex_unlock(&v->lock);
-	}
-	vm->state = VM_RUNNING;
-	return 0;
+	vm->state = VM_PAUSED;   /* the threads are parked: release them */
+	return vm_resume(vm);
 }
 
 int vm_pause(struct vm *vm)
