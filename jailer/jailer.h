@@ -168,9 +168,14 @@ struct jailer_denied_syscall {
 /* The deny list (kill-process), in docs/jailer.md order. */
 extern const struct jailer_denied_syscall jailer_denied_syscalls[];
 extern const size_t jailer_n_denied_syscalls;
+/* Signals: allowed only with the calling process's own pid (getpid() when
+ * the filter is built) as first argument, else kill-process. */
+extern const struct jailer_denied_syscall jailer_self_only_syscalls[];
+extern const size_t jailer_n_self_only_syscalls;
 
 /* Build (not load) the coarse filter: default allow; kill-process for every
- * denied syscall the running libseccomp knows; clone with any CLONE_NEW*
+ * denied syscall the running libseccomp knows, and for the self-only ones
+ * aimed at another pid; clone with any CLONE_NEW*
  * flag is killed; clone3 fails with ENOSYS (its flags are behind a pointer;
  * libc falls back to clone); other architectures are killed. On success
  * *out owns the context (seccomp_release it). */

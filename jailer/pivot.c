@@ -27,8 +27,14 @@ int jail_enter(const char *chroot_dir, int root_fd)
 {
 	struct stat a, b;
 
+	/* Mount namespace for the jail's root; IPC and UTS namespaces too, for
+	 * every jail: a VMM run as root (Kata passes --uid 0 --gid 0) must not
+	 * reach the host's System V IPC objects or POSIX message queues. */
 	if (unshare(CLONE_NEWNS) < 0)
 		return jailer_set_error(errno, "Failed to unshare into new mount namespace: %s",
+					jailer_os_error(errno));
+	if (unshare(CLONE_NEWIPC | CLONE_NEWUTS) < 0)
+		return jailer_set_error(errno, "Failed to unshare into new IPC and UTS namespaces: %s",
 					jailer_os_error(errno));
 	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
 		return jailer_set_error(errno, "Failed to change the propagation type to slave: %s",

@@ -151,6 +151,12 @@ int jail_run(struct jailer_config *cfg)
 	struct jail_dev devs[JAIL_N_DEVS];
 	int root_fd = -1, dev_null = -1, r;
 
+	/* Accepted (Kata's runtimes pass exactly this), but worth a line: see
+	 * docs/jailer.md "Running the VMM as root". */
+	if (cfg->uid == 0 || cfg->gid == 0)
+		fprintf(stderr, "Warning! The VMM will run with uid %u and gid %u: as root without "
+			"capabilities it still owns root's files it can reach; use a dedicated "
+			"uid and gid.\n", (unsigned)cfg->uid, (unsigned)cfg->gid);
 	if ((r = jail_create_tree(cfg, &root_fd)) < 0)
 		goto undo;
 	if ((r = jail_copy_exec(cfg, root_fd)) < 0)

@@ -7,10 +7,19 @@
  * mount tree or namespaces, reaching other processes, loading kernel code,
  * changing host-wide state. Default action: allow. docs/jailer.md lists the
  * same table.
+ *
+ * Signals go only to the jailed process itself: kill, tgkill,
+ * rt_sigqueueinfo, rt_tgsigqueueinfo and pidfd_open with any other pid as
+ * their first argument kill the caller, and tkill (which names a thread of
+ * any process) is denied. The filter is built in the process that execs,
+ * so getpid() is the pid the VMM runs with (1 in a new PID namespace). A
+ * VMM run as root (--uid 0) can therefore not signal host processes.
  */
 #include <errno.h>
 #include <sched.h>
+#include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <seccomp.h>
 
@@ -38,6 +47,7 @@ const struct jailer_denied_syscall jailer_denied_syscalls[] = {
 	{ "process_vm_readv", "read another process's memory" },
 	{ "process_vm_writev", "write another process's memory" },
 	{ "pidfd_getfd", "steal another process's file descriptors" },
+	{ "tkill", "signal a thread of any process (glibc uses tgkill)" },
 	/* Loading code into the kernel or replacing it. */
 	{ "kexec_load", "boot another kernel" },
 	{ "kexec_file_load", "boot another kernel" },
@@ -77,6 +87,17 @@ const struct jailer_denied_syscall jailer_denied_syscalls[] = {
 const size_t jailer_n_denied_syscalls =
 	sizeof(jailer_denied_syscalls) / sizeof(jailer_denied_syscalls[0]);
 
+/* Allowed only with the jailed process's own pid as first argument. */
+const struct jailer_denied_syscall jailer_self_only_syscalls[] = {
+	{ "kill", "signal another process (pid, process group or -1)" },
+	{ "tgkill", "signal a thread of another process" },
+	{ "rt_sigqueueinfo", "queue a signal to another process" },
+	{ "rt_tgsigqueueinfo", "queue a signal to a thread of another process" },
+	{ "pidfd_open", "a handle on another process (then pidfd_send_signal)" },
+};
+const size_t jailer_n_self_only_syscalls =
+	sizeof(jailer_self_only_syscalls) / sizeof(jailer_self_only_syscalls[0]);
+
 /* clone() flags that would create namespaces: each gets its own rule
  * (libseccomp compares one masked value per rule). */
 static const unsigned long clone_ns_flags[] = {
@@ -87,6 +108,7 @@ static const unsigned long clone_ns_flags[] = {
 int jailer_seccomp_build(scmp_filter_ctx *out)
 {
 	scmp_filter_ctx ctx;
+	pid_t self = getpid();
 	int r, nr;
 
 	*out = NULL;
@@ -121,6 +143,19 @@ int jailer_seccomp_build(scmp_filter_ctx *out)
 			seccomp_release(ctx);
 			return jailer_set_error(-r, "Failed to build the seccomp filter: clone rule: "
 						"%s", jailer_os_error(r));
+		}
+	}
+	for (size_t i = 0; i < jailer_n_self_only_syscalls; i++) {
+		nr = seccomp_syscall_resolve_name(jailer_self_only_syscalls[i].name);
+		if (nr == __NR_SCMP_ERROR)
+			continue;
+		r = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, nr, 1,
+				     SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)(uint32_t)self));
+		if (r < 0) {
+			seccomp_release(ctx);
+			return jailer_set_error(-r, "Failed to build the seccomp filter: rule for "
+						"%s: %s", jailer_self_only_syscalls[i].name,
+						jailer_os_error(r));
 		}
 	}
 	nr = seccomp_syscall_resolve_name("clone3");

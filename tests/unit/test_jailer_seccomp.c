@@ -78,6 +78,23 @@ START_TEST(deny_list_complete)
 		ck_assert_msg(!strncmp(at, "action KILL_PROCESS;", 20), "%s: %.30s",
 			      jailer_denied_syscalls[k].name, at);
 	}
+	/* Signals: only towards the building process's own pid (SCMP_CMP_NE
+	 * rules: "if ($a0 != pid) action KILL_PROCESS"). */
+	for (size_t k = 0; k < jailer_n_self_only_syscalls; k++) {
+		char needle[96];
+		const char *at;
+		int nr = seccomp_syscall_resolve_name(jailer_self_only_syscalls[k].name);
+
+		if (nr < 0)
+			continue;
+		snprintf(needle, sizeof(needle), "# filter for syscall \"%s\" (%d)",
+			 jailer_self_only_syscalls[k].name, nr);
+		at = strstr(text, needle);
+		ck_assert_msg(at, "no rule for %s", jailer_self_only_syscalls[k].name);
+		snprintf(needle, sizeof(needle), "%d", (int)getpid());
+		ck_assert_msg(strstr(at, needle), "%s: no comparison with pid %s",
+			      jailer_self_only_syscalls[k].name, needle);
+	}
 	/* Things a VMM needs are not denied. */
 	ck_assert_ptr_null(strstr(text, "syscall \"userfaultfd\""));
 	ck_assert_ptr_null(strstr(text, "syscall \"ioctl\""));

@@ -11,6 +11,7 @@
  *
  *   jail-probe [--id X ...jailer's flags...] [--hold] [--fsize-test N]
  *              [--try-denied unshare|mount|ptrace|clone-newuser|clone3]
+ *              [--try-kill HOST_PID] [--try-shm HOST_SHM_ID]
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -25,6 +26,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -132,6 +134,41 @@ static void try_denied(const char *what)
 		printf("denied_%s=exit:%d\n", what, WEXITSTATUS(st));
 }
 
+/* Signal 0 (existence and permission check) to a host process, from a
+ * child; and tgkill to that process. Reports how each child ended. */
+static void try_kill(int pid)
+{
+	static const char *const how[] = { "kill", "tgkill" };
+
+	for (int k = 0; k < 2; k++) {
+		pid_t c = fork();
+		int st;
+
+		if (c == 0) {
+			long r = k == 0 ? kill(pid, 0) : syscall(SYS_tgkill, pid, pid, 0);
+
+			_exit(r < 0 ? (errno & 0x7f) : 100);
+		}
+		if (c < 0 || waitpid(c, &st, 0) < 0)
+			printf("%s_host=fork-error\n", how[k]);
+		else if (WIFSIGNALED(st))
+			printf("%s_host=signal:%d\n", how[k], WTERMSIG(st));
+		else
+			printf("%s_host=exit:%d\n", how[k], WEXITSTATUS(st));
+	}
+	/* Its own pid is still allowed (raise(), the VMM's vCPU kicks). */
+	printf("kill_self=%d\n", kill(getpid(), 0) == 0 ? 0 : errno);
+}
+
+/* A host System V shared memory segment by id: visible only in the host's
+ * IPC namespace. */
+static void try_shm(int id)
+{
+	struct shmid_ds ds;
+
+	printf("shm_host=%d\n", shmctl(id, IPC_STAT, &ds) == 0 ? 0 : errno);
+}
+
 static int count_env(void)
 {
 	int n = 0;
@@ -191,6 +228,10 @@ int main(int argc, char **argv)
 			fsize_test(atol(argv[++i]));
 		else if (!strcmp(argv[i], "--try-denied") && i + 1 < argc)
 			try_denied(argv[++i]);
+		else if (!strcmp(argv[i], "--try-kill") && i + 1 < argc)
+			try_kill(atoi(argv[++i]));
+		else if (!strcmp(argv[i], "--try-shm") && i + 1 < argc)
+			try_shm(atoi(argv[++i]));
 	}
 	printf("done=1\n");
 	fflush(stdout);

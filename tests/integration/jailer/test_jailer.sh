@@ -338,5 +338,29 @@ check "symlinked jail component: exit 1" "$?" 1
 check_has "symlinked jail component: message" "$(cat "$TOP/s3.err")" "symbolic link"
 check "nothing built through the symlink" "$(ls -A "$BASE/elsewhere" | wc -l)" 0
 
+# ----------------------- 7. a root VMM (Kata: --uid 0 --gid 0) stays inside
+echo "# 7. --uid 0 --gid 0: no signals to host processes, no host System V IPC"
+sleep 120 &
+HOSTPID=$!
+SHMID=$(ipcmk -M 4096 -p 0600 | sed -n 's/^Shared memory id: //p')
+"$JAILER" --id u0 --exec-file "$PROBE" --uid 0 --gid 0 --chroot-base-dir "$BASE" -- \
+	--try-kill "$HOSTPID" --try-shm "$SHMID" > "$TOP/u0.out" 2> "$TOP/u0.err"
+check "uid 0 jail: exit status" "$?" 0
+check_has "uid 0 jail: warning" "$(cat "$TOP/u0.err")" "Warning! The VMM will run with uid 0 and gid 0"
+check "uid 0 jail: runs as root" "$(val u0 uid)/$(val u0 euid)" "0/0"
+check "uid 0 jail: kill(host pid) kills the caller" "$(val u0 kill_host)" "signal:31"
+check "uid 0 jail: tgkill(host pid) kills the caller" "$(val u0 tgkill_host)" "signal:31"
+check "uid 0 jail: signals to itself still work" "$(val u0 kill_self)" 0
+check "uid 0 jail: host process untouched" "$(kill -0 "$HOSTPID" 2>/dev/null && echo alive)" alive
+check "uid 0 jail: host shm segment not visible (EINVAL)" "$(val u0 shm_host)" 22
+jail u1 -- --try-kill "$HOSTPID" --try-shm "$SHMID"
+check "uid $JUID jail: exit status" "$?" 0
+check "uid $JUID jail: kill(host pid) kills the caller" "$(val u1 kill_host)" "signal:31"
+check "uid $JUID jail: host shm segment not visible (EINVAL)" "$(val u1 shm_host)" 22
+check "uid $JUID jail: no warning" "$(grep -c Warning! "$TOP/u1.err")" 0
+kill "$HOSTPID" 2>/dev/null
+wait "$HOSTPID" 2>/dev/null
+ipcrm -m "$SHMID"
+
 echo "# $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]
