@@ -247,6 +247,12 @@ void api_server_set_thread_init(struct api_server *s, void (*fn)(void *arg), voi
 /* Largest request body (--http-api-max-payload-size; default API_MAX_BODY,
  * at most 16 MiB). Set before api_server_run(). Returns 0 or -EINVAL. */
 int api_server_set_max_body(struct api_server *s, size_t max_body);
+/* Connection deadlines in ms (tests shorten them; 0 keeps a value): a whole
+ * request within `request_ms` of its first byte (else 408 and close), a
+ * response taken within `write_ms`, and at most `idle_ms` without traffic.
+ * Defaults 15 s, 30 s, 300 s. Set before api_server_run(). */
+void api_server_set_timeouts(struct api_server *s, unsigned request_ms, unsigned write_ms,
+			     unsigned idle_ms);
 /* Start the api thread. Returns 0 or -errno. */
 int api_server_run(struct api_server *s, char *err, size_t errlen);
 /* create + run. */

@@ -319,6 +319,7 @@ static const char *reason(int status)
 	case 200: return "OK";
 	case 204: return "No Content";
 	case 400: return "Bad Request";
+	case 408: return "Request Timeout";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
 	default: return "";

@@ -9,6 +9,21 @@
  * is with the VMM thread or its response is not yet fully written, the
  * connection is not read (pipelined bytes wait in the kernel). Other
  * connections are unaffected, so a stalled client blocks nobody.
+ *
+ * Limits against hostile or broken clients (docs/api.md "HTTP layer"):
+ *  - memory: the bytes of unfinished requests buffered over all
+ *    connections stay under a budget; a connection that would pass it is
+ *    not read until others finish (its kernel buffer fills instead);
+ *  - time: a request must arrive whole within API_REQUEST_TIMEOUT_MS of its
+ *    first byte (408, then close), a response must be taken by the client
+ *    within API_WRITE_TIMEOUT_MS, and a connection idle for
+ *    API_IDLE_TIMEOUT_MS is closed;
+ *  - descriptors: when accept4 fails for lack of fds or memory (EMFILE,
+ *    ENFILE, ENOBUFS, ENOMEM) the listening socket is left alone for a
+ *    backoff (100 ms doubling to 1 s) instead of waking the thread at once
+ *    again, open connections are still served, and it is logged once per
+ *    episode.
+ * The deadlines are the epoll_wait timeout: no timer fd, no new system call.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +37,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -31,6 +47,13 @@
 
 #define API_MAX_CONNS 256
 #define API_READ_CHUNK 16384
+#define API_REQUEST_TIMEOUT_MS 15000
+#define API_WRITE_TIMEOUT_MS   30000
+#define API_IDLE_TIMEOUT_MS    300000
+#define API_TICK_MS            1000
+#define API_ACCEPT_BACKOFF_MIN_MS 100
+#define API_ACCEPT_BACKOFF_MAX_MS 1000
+#define API_BUFFER_BUDGET_MIN  (8u << 20)
 
 /* epoll tags for the fixed fds; connections use their slot index. */
 #define TAG_LISTEN  (UINT64_MAX - 1)
@@ -45,7 +68,10 @@ struct conn {
 	size_t out_len, out_off;
 	bool busy;               /* a request is with the VMM thread */
 	bool close_after_write;
+	bool starved;            /* not read: the buffer budget is spent */
 	uint32_t events;         /* current epoll interest */
+	uint64_t active_ms;      /* last byte in or out (monotonic ms) */
+	uint64_t partial_ms;     /* first byte of the unfinished request, 0: none */
 };
 
 struct qitem {
@@ -77,6 +103,13 @@ struct api_server {
 	uint64_t next_gen;
 	unsigned nconns;
 	size_t max_body;         /* request body limit of every connection */
+	size_t budget;           /* bytes of unfinished requests, all connections */
+	unsigned request_ms, write_ms, idle_ms;   /* deadlines */
+	unsigned tick_ms;        /* how often they are checked */
+	bool accept_paused;      /* out of fds: listening socket not watched */
+	bool accept_logged;      /* this episode was logged */
+	unsigned accept_backoff_ms;
+	uint64_t accept_resume_ms;
 	struct conn *conns[API_MAX_CONNS];
 	struct api_stats stats;  /* written by the api thread with atomics */
 };
@@ -154,6 +187,25 @@ static void efd_drain(int fd)
 
 /* ---------------- connections ---------------- */
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Bytes buffered by every connection's parser. */
+static size_t buffered_total(const struct api_server *s)
+{
+	size_t total = 0;
+
+	for (unsigned i = 0; i < API_MAX_CONNS; i++)
+		if (s->conns[i])
+			total += s->conns[i]->parser.len;
+	return total;
+}
+
 static void conn_close(struct api_server *s, unsigned slot)
 {
 	struct conn *c = s->conns[slot];
@@ -175,7 +227,7 @@ static void conn_set_events(struct api_server *s, unsigned slot)
 	bool out_pending = c->out_off < c->out_len;
 	if (out_pending)
 		ev |= EPOLLOUT;
-	else if (!c->busy && !c->close_after_write)
+	else if (!c->busy && !c->close_after_write && !c->starved)
 		ev |= EPOLLIN;
 	if (ev == c->events)
 		return;
@@ -219,6 +271,7 @@ static int conn_flush(struct conn *c)
 	if (n < 0)
 		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
 	c->out_off += (size_t)n;
+	c->active_ms = now_ms();
 	return 1;
 }
 
@@ -301,6 +354,10 @@ static void conn_service(struct api_server *s, unsigned slot)
 		if (c->busy || !conn_next_request(s, slot))
 			break;
 	}
+	if (!http_parser_partial(&c->parser))
+		c->partial_ms = 0;
+	else if (!c->partial_ms)
+		c->partial_ms = now_ms();
 	conn_set_events(s, slot);
 }
 
@@ -309,8 +366,18 @@ static void conn_read(struct api_server *s, unsigned slot)
 	struct conn *c = s->conns[slot];
 	char buf[API_READ_CHUNK];
 	size_t space = http_parser_space(&c->parser);
+	size_t used = buffered_total(s);
 	if (space > sizeof(buf))
 		space = sizeof(buf);
+	if (space > 0 && used + space > s->budget) {
+		if (used >= s->budget) {
+			/* Read again once other requests have completed. */
+			c->starved = true;
+			conn_set_events(s, slot);
+			return;
+		}
+		space = s->budget - used;
+	}
 	if (space == 0) {
 		conn_service(s, slot);
 		return;
@@ -322,8 +389,89 @@ static void conn_read(struct api_server *s, unsigned slot)
 		conn_close(s, slot);
 		return;
 	}
+	c->active_ms = now_ms();
 	http_parser_feed(&c->parser, buf, (size_t)n);
 	conn_service(s, slot);
+}
+
+/* accept4 failed for lack of descriptors or memory: the pending
+ * connection stays in the backlog and the listening socket would wake the
+ * thread again at once, so stop watching it for a while. */
+static void accept_pause(struct api_server *s, int err)
+{
+	struct epoll_event e = {.events = 0, .data.u64 = TAG_LISTEN};
+
+	if (!s->accept_logged)
+		log_warn("api: accept: %s: not accepting new connections for a while "
+			 "(%u open connections are still served)",
+			 strerror(err), s->nconns);
+	s->accept_logged = true;
+	s->accept_backoff_ms = s->accept_backoff_ms ? s->accept_backoff_ms * 2
+						    : API_ACCEPT_BACKOFF_MIN_MS;
+	if (s->accept_backoff_ms > API_ACCEPT_BACKOFF_MAX_MS)
+		s->accept_backoff_ms = API_ACCEPT_BACKOFF_MAX_MS;
+	s->accept_resume_ms = now_ms() + s->accept_backoff_ms;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->listen_fd, &e) == 0)
+		s->accept_paused = true;
+}
+
+/* Deadlines: resume accepting, time out connections, feed starved ones.
+ * Returns the epoll_wait timeout until the next deadline (-1: none). */
+static int housekeeping(struct api_server *s)
+{
+	uint64_t now = now_ms();
+	int timeout = -1;
+
+	if (s->accept_paused) {
+		if (now >= s->accept_resume_ms) {
+			struct epoll_event e = {.events = EPOLLIN, .data.u64 = TAG_LISTEN};
+
+			if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->listen_fd, &e) == 0)
+				s->accept_paused = false;
+		} else {
+			timeout = (int)(s->accept_resume_ms - now);
+		}
+	}
+	bool room = buffered_total(s) < s->budget;
+	for (unsigned i = 0; i < API_MAX_CONNS; i++) {
+		struct conn *c = s->conns[i];
+
+		if (!c)
+			continue;
+		if (c->starved && room) {
+			c->starved = false;
+			conn_set_events(s, i);
+		}
+		if (c->busy)
+			continue;
+		if (c->out_off < c->out_len) {
+			if (now - c->active_ms > s->write_ms) {
+				conn_close(s, i);
+				continue;
+			}
+		} else if (c->partial_ms) {
+			if (now - c->partial_ms > s->request_ms) {
+				struct api_response r = {0};
+
+				api_response_fault(&r, "Request timed out: the whole request did not "
+						       "arrive within %d seconds.",
+						   (s->request_ms + 999) / 1000);
+				r.status = 408;
+				c->partial_ms = 0;
+				conn_respond(c, &r, false);
+				api_response_clear(&r);
+				stat_inc(&s->stats.bad_requests);
+				conn_service(s, i);
+				continue;
+			}
+		} else if (now - c->active_ms > s->idle_ms) {
+			conn_close(s, i);
+			continue;
+		}
+		if (timeout < 0 || timeout > (int)s->tick_ms)
+			timeout = (int)s->tick_ms;
+	}
+	return timeout;
 }
 
 static void do_accept(struct api_server *s)
@@ -333,10 +481,20 @@ static void do_accept(struct api_server *s)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				accept_pause(s, errno);
+				return;
+			}
 			if (errno != EAGAIN)
 				log_warn("api: accept: %s", strerror(errno));
 			return;
 		}
+		if (s->accept_logged) {
+			log_info("api: accepting connections again");
+			s->accept_logged = false;
+		}
+		s->accept_backoff_ms = 0;
 		unsigned slot = API_MAX_CONNS;
 		if (s->nconns < API_MAX_CONNS)
 			for (unsigned i = 0; i < API_MAX_CONNS; i++)
@@ -362,6 +520,7 @@ static void do_accept(struct api_server *s)
 		c->fd = fd;
 		c->gen = ++s->next_gen;
 		c->events = EPOLLIN;
+		c->active_ms = now_ms();
 		http_parser_init(&c->parser);
 		http_parser_set_max_body(&c->parser, s->max_body);
 		struct epoll_event e = {.events = EPOLLIN, .data.u64 = slot};
@@ -404,7 +563,7 @@ static void *api_thread(void *arg)
 		s->thread_init(s->thread_init_arg);
 	struct epoll_event evs[64];
 	for (;;) {
-		int n = epoll_wait(s->epfd, evs, 64, -1);
+		int n = epoll_wait(s->epfd, evs, 64, housekeeping(s));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -485,6 +644,11 @@ struct api_server *api_server_create(const char *sock_path, char *err, size_t er
 	memcpy(addr.sun_path, sock_path, plen + 1);
 	s->listen_fd = s->epfd = s->req_efd = s->resp_efd = s->stop_efd = -1;
 	s->max_body = API_MAX_BODY;
+	s->budget = API_BUFFER_BUDGET_MIN;
+	s->request_ms = API_REQUEST_TIMEOUT_MS;
+	s->write_ms = API_WRITE_TIMEOUT_MS;
+	s->idle_ms = API_IDLE_TIMEOUT_MS;
+	s->tick_ms = API_TICK_MS;
 	pthread_mutex_init(&s->to_vmm.lock, NULL);
 	pthread_mutex_init(&s->to_api.lock, NULL);
 
@@ -529,7 +693,26 @@ int api_server_set_max_body(struct api_server *s, size_t max_body)
 	if (max_body < 1 || max_body > HTTP_MAX_BODY_LIMIT || s->running)
 		return -EINVAL;
 	s->max_body = max_body;
+	/* Two largest requests at once at least. */
+	if (s->budget < 2 * (HTTP_MAX_HEAD + max_body))
+		s->budget = 2 * (HTTP_MAX_HEAD + max_body);
 	return 0;
+}
+
+void api_server_set_timeouts(struct api_server *s, unsigned request_ms, unsigned write_ms,
+			     unsigned idle_ms)
+{
+	if (request_ms)
+		s->request_ms = request_ms;
+	if (write_ms)
+		s->write_ms = write_ms;
+	if (idle_ms)
+		s->idle_ms = idle_ms;
+	s->tick_ms = API_TICK_MS;
+	if (s->tick_ms > s->request_ms / 4 + 1)
+		s->tick_ms = s->request_ms / 4 + 1;
+	if (s->tick_ms > s->idle_ms / 4 + 1)
+		s->tick_ms = s->idle_ms / 4 + 1;
 }
 
 void api_server_set_thread_init(struct api_server *s, void (*fn)(void *arg), void *arg)

@@ -651,7 +651,7 @@ out:
 
 static int qemu_create(struct size_cfg *s, int runs, struct create_res *r)
 {
-	char qsock[4200], qarg[4300], done[4200], cmd[9000], ret[8192];
+	char qsock[4200], qarg[4300], done[4200], cmd[13000], ret[8192];
 	char *argv[32];
 	struct proc p;
 	struct qmp q = { .fd = -1 };

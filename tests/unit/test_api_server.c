@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -88,6 +89,9 @@ static void on_thread_init(void *arg)
 	init_thread = pthread_self();
 }
 
+/* The "limits" cases run with short deadlines and a 16 MiB body limit. */
+static bool limits;
+
 static void setup(void)
 {
 	machine = (struct machine_config){.vcpu_count = 1, .mem_size_mib = 128};
@@ -101,6 +105,10 @@ static void setup(void)
 	ck_assert_msg(srv != NULL, "%s", err);
 	static int magic = 42;
 	api_server_set_thread_init(srv, on_thread_init, &magic);
+	if (limits) {
+		api_server_set_timeouts(srv, 400, 1000, 800);
+		ck_assert_int_eq(api_server_set_max_body(srv, 16u << 20), 0);
+	}
 	ck_assert_int_eq(api_server_run(srv, err, sizeof(err)), 0);
 	vmm_stop_fd = eventfd(0, EFD_CLOEXEC);
 	ck_assert_int_eq(pthread_create(&vmm_thread, NULL, vmm_main, NULL), 0);
@@ -258,8 +266,8 @@ START_TEST(basic_requests)
 	ck_assert(strstr(b.data, "{\"fault_message\":\"machine-config.vcpu_count: The vCPU number is invalid"));
 	ck_assert_int_eq(do_req(c, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", &b), 400);
 	ck_assert(strstr(b.data, "Cannot start microvm without kernel configuration."));
-	ck_assert_int_eq(do_req(c, "PUT", "/vsock", "{}", &b), 400);
-	ck_assert(strstr(b.data, "/vsock is not supported by wisp"));
+	ck_assert_int_eq(do_req(c, "PUT", "/mmds", "{}", &b), 400);
+	ck_assert(strstr(b.data, "/mmds is not supported by wisp"));
 	ck_assert_int_eq(do_req(c, "DELETE", "/", NULL, &b), 400);
 	ck_assert(strstr(b.data, "Invalid request method and/or path: DELETE /."));
 	ck_assert_int_eq(do_req(c, "GET", "/vm/config", NULL, &b), 400);
@@ -511,6 +519,227 @@ START_TEST(socket_path_rules)
 }
 END_TEST
 
+/* ---------------- limits (issue: hostile API clients) ---------------- */
+
+static void setup_limits(void)
+{
+	limits = true;
+	setup();
+}
+
+static void teardown_limits(void)
+{
+	teardown();
+	limits = false;
+}
+
+/* Milliseconds until the peer closes fd (reading and keeping what comes),
+ * or -1 after timeout_ms. */
+static int ms_until_eof(int fd, char *out, size_t cap, int timeout_ms)
+{
+	struct timespec t0, t1;
+	size_t len = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&p, 1, timeout_ms) <= 0)
+			return -1;
+		n = recv(fd, out + len, cap - 1 - len, MSG_DONTWAIT);
+		if (n > 0) {
+			len += (size_t)n;
+			out[len] = '\0';
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		out[len] = '\0';
+		return (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+	}
+}
+
+/* A client sending its head one byte at a time gets 408 and is closed
+ * once the request deadline passes; other clients are served meanwhile. */
+START_TEST(slow_request_times_out)
+{
+	static const char head[] = "PUT /machine-config HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n";
+	int fd = raw_connect();
+	char out[2048];
+	bool eof;
+
+	for (size_t i = 0; i < 3; i++) {
+		ck_assert_int_eq(send(fd, head + i, 1, MSG_NOSIGNAL), 1);
+		usleep(100 * 1000);
+	}
+	int other = raw_connect();
+	raw_send(other, "GET / HTTP/1.1\r\n\r\n");
+	raw_read_responses(other, out, sizeof(out), 1, &eof);
+	ck_assert_msg(strstr(out, "HTTP/1.1 200 OK") == out, "%s", out);
+	close(other);
+	ck_assert_int_ge(ms_until_eof(fd, out, sizeof(out), 3000), 0);
+	ck_assert_msg(strstr(out, "HTTP/1.1 408 Request Timeout") == out, "%s", out);
+	ck_assert_msg(strstr(out, "Request timed out"), "%s", out);
+	close(fd);
+}
+END_TEST
+
+/* Silent connections, and keep-alive ones after their last request, are
+ * closed after the idle deadline. */
+START_TEST(idle_connections_closed)
+{
+	int silent = raw_connect(), kept = raw_connect();
+	char out[2048];
+	bool eof;
+	int ms;
+
+	raw_send(kept, "GET / HTTP/1.1\r\n\r\n");
+	raw_read_responses(kept, out, sizeof(out), 1, &eof);
+	ck_assert(strstr(out, "HTTP/1.1 200 OK") == out);
+	ms = ms_until_eof(silent, out, sizeof(out), 5000);
+	ck_assert_msg(ms >= 0, "a silent connection stayed open");
+	ck_assert_str_eq(out, "");
+	ck_assert_int_ge(ms_until_eof(kept, out, sizeof(out), 5000), 0);
+	close(silent);
+	close(kept);
+}
+END_TEST
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Out of descriptors, accept4 fails with EMFILE while connections wait in
+ * the backlog: the api thread must not spin (it did: 88 % of a core), must
+ * still answer its open connections, and must take the waiting ones once
+ * descriptors are back. */
+START_TEST(emfile_does_not_spin)
+{
+	struct rlimit old, low;
+	int fds[64], n = 0, served = raw_connect();
+	char out[2048];
+	bool eof;
+	double c0, c1;
+
+	/* `served` is accepted (it has been answered) before the limit drops. */
+	raw_send(served, "GET / HTTP/1.1\r\n\r\n");
+	raw_read_responses(served, out, sizeof(out), 1, &eof);
+	ck_assert_msg(strstr(out, "HTTP/1.1 200 OK") == out, "%s", out);
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	/* Leave room for a few more descriptors, then use them all up with
+	 * client sockets whose server side cannot be accepted. */
+	low = old;
+	low.rlim_cur = (rlim_t)dup(0) + 1;
+	close((int)low.rlim_cur - 1);
+	low.rlim_cur += 8;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (n < 64) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_un a = {.sun_family = AF_UNIX};
+
+		if (fd < 0)
+			break;
+		strcpy(a.sun_path, sock);
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+			close(fd);
+			break;
+		}
+		fds[n++] = fd;
+	}
+	ck_assert_int_gt(n, 0);
+	usleep(300 * 1000);
+	c0 = cpu_seconds();
+	usleep(1000 * 1000);
+	c1 = cpu_seconds();
+	ck_assert_msg(c1 - c0 < 0.25, "%.2f s of CPU in 1 s while out of descriptors", c1 - c0);
+	/* Open connections are still served. */
+	raw_send(served, "GET / HTTP/1.1\r\n\r\n");
+	raw_read_responses(served, out, sizeof(out), 1, &eof);
+	ck_assert_msg(strstr(out, "HTTP/1.1 200 OK") == out, "%s", out);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	/* Descriptors are back: every waiting connection is accepted. */
+	for (int i = 0; i < n; i++) {
+		struct timeval tv = {.tv_sec = 10};
+
+		setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		raw_send(fds[i], "GET / HTTP/1.1\r\n\r\n");
+		raw_read_responses(fds[i], out, sizeof(out), 1, &eof);
+		ck_assert_msg(strstr(out, "HTTP/1.1 200 OK") == out, "connection %d: %s", i, out);
+		close(fds[i]);
+	}
+	close(served);
+}
+END_TEST
+
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* Eight clients each send most of a 16 MiB body and stop: without a budget
+ * the server would hold ~120 MiB; it holds at most twice the largest
+ * request, and still times the stalled requests out. */
+START_TEST(incomplete_bodies_are_bounded)
+{
+	enum { CONNS = 8, BODY = 16000000, SENT = 15000000 };
+	static char chunk[1 << 16];
+	int fds[CONNS];
+	long before = rss_kib(), peak = before;
+	char head[128], out[2048];
+
+	memset(chunk, 'x', sizeof(chunk));
+	snprintf(head, sizeof(head), "PUT /machine-config HTTP/1.1\r\nContent-Length: %d\r\n\r\n",
+		 BODY);
+	for (int i = 0; i < CONNS; i++) {
+		int one = 1 << 20;
+
+		fds[i] = raw_connect();
+		setsockopt(fds[i], SOL_SOCKET, SO_SNDBUF, &one, sizeof(one));
+		raw_send(fds[i], head);
+	}
+	/* Push as much as the server takes within the request deadline. */
+	size_t sent[CONNS] = {0};
+	for (int round = 0; round < 40; round++) {
+		for (int i = 0; i < CONNS; i++) {
+			while (sent[i] < SENT) {
+				size_t want = SENT - sent[i] < sizeof(chunk) ? SENT - sent[i] : sizeof(chunk);
+				ssize_t w = send(fds[i], chunk, want, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+				if (w <= 0)
+					break;
+				sent[i] += (size_t)w;
+			}
+		}
+		long r = rss_kib();
+		if (r > peak)
+			peak = r;
+		usleep(5 * 1000);
+	}
+	ck_assert_msg(peak - before < 48 * 1024, "RSS grew by %ld KiB", peak - before);
+	for (int i = 0; i < CONNS; i++) {
+		ck_assert_int_ge(ms_until_eof(fds[i], out, sizeof(out), 5000), 0);
+		ck_assert_msg(strstr(out, "HTTP/1.1 408") == out, "connection %d: %s", i, out);
+		close(fds[i]);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("api_server");
@@ -527,6 +756,14 @@ int main(void)
 	tcase_add_test(tc, errors_close_connection);
 	tcase_add_test(tc, client_gone_while_busy);
 	tcase_add_test(tc, socket_path_rules);
+	tcase_add_test(tc, emfile_does_not_spin);
 	suite_add_tcase(s, tc);
+	TCase *tl = tcase_create("limits");
+	tcase_set_timeout(tl, 60);
+	tcase_add_checked_fixture(tl, setup_limits, teardown_limits);
+	tcase_add_test(tl, slow_request_times_out);
+	tcase_add_test(tl, idle_connections_closed);
+	tcase_add_test(tl, incomplete_bodies_are_bounded);
+	suite_add_tcase(s, tl);
 	return check_run_suite(s);
 }
