@@ -66,10 +66,34 @@ uint64_t log_dropped_lines(void);
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-#define log_error(...) log_msg(LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
-#define log_warn(...)  log_msg(LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)
-#define log_info(...)  log_msg(LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)
-#define log_debug(...) log_msg(LOG_DEBUG, __FILE__, __LINE__, __VA_ARGS__)
+/* Every log_error/_warn/_info/_debug call site has its own token bucket
+ * (a guest that triggers one line a million times must not flood the host
+ * log): LOG_SITE_BURST lines at once, then one per LOG_SITE_INTERVAL_MS.
+ * Lines over it are dropped and counted (metrics logger.missed_log_count);
+ * the site's next line that passes ends in "[N similar lines suppressed]".
+ * Levels that are off cost nothing and use no tokens. */
+#define LOG_SITE_BURST       10
+#define LOG_SITE_INTERVAL_MS 500
+struct log_site {
+	uint64_t last_ns;     /* when tokens were last refilled (monotonic) */
+	uint32_t tokens;
+	uint32_t suppressed;  /* since the last line that passed */
+	bool started;
+};
+void log_msg_site(struct log_site *site, enum log_level level, const char *file, int line,
+		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Lines the per-site limits dropped (in log_dropped_lines() too). */
+uint64_t log_suppressed_lines(void);
+
+#define LOG_SITE_(level, ...)                                                          \
+	do {                                                                           \
+		static struct log_site log_site_;                                      \
+		log_msg_site(&log_site_, level, __FILE__, __LINE__, __VA_ARGS__);      \
+	} while (0)
+#define log_error(...) LOG_SITE_(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...)  LOG_SITE_(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  LOG_SITE_(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) LOG_SITE_(LOG_DEBUG, __VA_ARGS__)
 
 /* ------------------------------------------------------------------ */
 /* Guest memory (vmm/guest_mem.c; pure, no KVM)                        */

@@ -31,6 +31,7 @@ static const struct scenario scenarios[] = {
 	{ "blk-bench", scen_blk_bench },
 	{ "hostile", scen_hostile },
 	{ "net", scen_net },
+	{ "flood", scen_flood },
 	{ "net-burst", scen_net_burst },
 	{ "net-bench", scen_net_bench },
 	{ "snap", scen_snap },

@@ -24,6 +24,15 @@ static char *read_all(void)
 	return buf;
 }
 
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
 static void setup(void)
 {
 	int fd = mkstemp(path);
@@ -101,6 +110,48 @@ START_TEST(unwritable_path_is_refused)
 }
 END_TEST
 
+/* A flood from one call site (what a hostile guest can cause): the burst,
+ * then nothing until the interval passes, then one line that says how many
+ * were suppressed; other sites are unaffected; the drops are counted. */
+static void flood(int i)
+{
+	log_warn("flood %d", i);
+}
+
+START_TEST(one_site_is_rate_limited)
+{
+	uint64_t sup0 = log_suppressed_lines(), drop0 = log_dropped_lines();
+	const char *text;
+
+	log_set_level(LOG_INFO);
+	for (int i = 0; i < 100000; i++)
+		flood(i);
+	log_info("other site");
+	text = read_all();
+	ck_assert_int_eq(count(text, "flood "), LOG_SITE_BURST);
+	ck_assert_ptr_nonnull(strstr(text, "other site"));
+	ck_assert_int_eq(log_suppressed_lines() - sup0, 100000 - LOG_SITE_BURST);
+	ck_assert_int_ge(log_dropped_lines() - drop0, 100000 - LOG_SITE_BURST);
+	usleep((LOG_SITE_INTERVAL_MS + 50) * 1000);
+	for (int i = 0; i < 3; i++)
+		flood(i);
+	text = read_all();
+	ck_assert_int_eq(count(text, "flood "), LOG_SITE_BURST + 1);
+	ck_assert_msg(strstr(text, "[99990 similar lines suppressed]"), "%s", text);
+}
+END_TEST
+
+/* Lines of a level that is off use no tokens. */
+START_TEST(filtered_levels_use_no_tokens)
+{
+	log_set_level(LOG_WARN);
+	for (int i = 0; i < 1000; i++)
+		log_debug("quiet %d", i);
+	ck_assert_int_eq(count(read_all(), "quiet "), 0);
+	log_set_level(LOG_INFO);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("log");
@@ -113,6 +164,8 @@ int main(void)
 	tcase_add_test(tc, levels_filter_lines);
 	tcase_add_test(tc, level_names);
 	tcase_add_test(tc, unwritable_path_is_refused);
+	tcase_add_test(tc, one_site_is_rate_limited);
+	tcase_add_test(tc, filtered_levels_use_no_tokens);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -122,13 +122,45 @@ static void utc_from_epoch(time_t t, struct tm *tm)
 	tm->tm_sec = (int)(secs % 60);
 }
 
-void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
+static _Atomic uint64_t g_suppressed;
+
+uint64_t log_suppressed_lines(void) { return g_suppressed; }
+
+/* Take a token of the site's bucket (g_lock held). */
+static bool site_allow(struct log_site *site)
+{
+	struct timespec now;
+	uint64_t ns, per = (uint64_t)LOG_SITE_INTERVAL_MS * 1000000u;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	if (!site->started) {
+		site->started = true;
+		site->tokens = LOG_SITE_BURST;
+		site->last_ns = ns;
+	} else if (ns - site->last_ns >= per) {
+		uint64_t add = (ns - site->last_ns) / per;
+
+		site->tokens = add >= LOG_SITE_BURST || site->tokens + add >= LOG_SITE_BURST
+				       ? LOG_SITE_BURST
+				       : site->tokens + (uint32_t)add;
+		site->last_ns += add * per;
+	}
+	if (site->tokens == 0) {
+		site->suppressed++;
+		return false;
+	}
+	site->tokens--;
+	return true;
+}
+
+static void log_vmsg(struct log_site *site, enum log_level level, const char *file, int line,
+		     const char *fmt, va_list ap)
 {
 	char buf[2048];
 	struct timespec ts;
 	struct tm tm;
 	size_t n;
-	va_list ap;
 
 	if (level == LOG_OFF || (int)level > g_level)
 		return;
@@ -136,6 +168,12 @@ void log_msg(enum log_level level, const char *file, int line, const char *fmt, 
 	utc_from_epoch(ts.tv_sec, &tm);
 
 	pthread_mutex_lock(&g_lock);
+	if (site && !site_allow(site)) {
+		g_suppressed++;
+		g_dropped++;
+		pthread_mutex_unlock(&g_lock);
+		return;
+	}
 	/* Formatted by hand: glibc's gmtime_r()/strftime() load
 	 * /etc/localtime (absent in a jail) on their first call. */
 	n = (size_t)snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09ld [%s:%s",
@@ -150,10 +188,12 @@ void log_msg(enum log_level level, const char *file, int line, const char *fmt, 
 	}
 	if (n < sizeof(buf))
 		n += snprintf(buf + n, sizeof(buf) - n, "] ");
-	if (n < sizeof(buf)) {
-		va_start(ap, fmt);
+	if (n < sizeof(buf))
 		n += vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
-		va_end(ap);
+	if (site && site->suppressed && n < sizeof(buf)) {
+		n += snprintf(buf + n, sizeof(buf) - n, " [%u similar lines suppressed]",
+			      site->suppressed);
+		site->suppressed = 0;
 	}
 	if (n >= sizeof(buf) - 1)
 		n = sizeof(buf) - 2;
@@ -161,4 +201,23 @@ void log_msg(enum log_level level, const char *file, int line, const char *fmt, 
 	if (write(g_fd, buf, n) != (ssize_t)n)
 		g_dropped++;
 	pthread_mutex_unlock(&g_lock);
+}
+
+void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(NULL, level, file, line, fmt, ap);
+	va_end(ap);
+}
+
+void log_msg_site(struct log_site *site, enum log_level level, const char *file, int line,
+		  const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(site, level, file, line, fmt, ap);
+	va_end(ap);
 }
