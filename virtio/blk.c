@@ -27,7 +27,10 @@
 static int open_image(const struct drive_config *cfg, const char *path, int *fd_out,
 		      uint64_t *nsectors, char *err, size_t errlen)
 {
-	int fd = open(path, (cfg->is_read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not block the VMM thread in open() (it is
+	 * refused below); cleared again for a file or block device's I/O. */
+	int fd = open(path, (cfg->is_read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK |
+				    O_NOCTTY);
 	struct stat st;
 	off_t end;
 
@@ -43,6 +46,14 @@ static int open_image(const struct drive_config *cfg, const char *path, int *fd_
 			 cfg->drive_id, path);
 		close(fd);
 		return -EINVAL;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "drive '%s': '%s': fcntl: %s", cfg->drive_id, path,
+			 strerror(e));
+		close(fd);
+		return -e;
 	}
 	end = lseek(fd, 0, SEEK_END);
 	if (end < 0) {

@@ -41,7 +41,9 @@ static enum api_instance_state instance_state(const struct vmm *vmm)
 static int check_file(const char *field, const char *path, bool writable, char *err, size_t errlen)
 {
 	struct stat st;
-	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not hang the VMM thread (it is
+	 * refused below as not a regular file). */
+	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot open %s: %s", field, path, strerror(errno));

@@ -241,9 +241,9 @@ NORETURN void scen_perf(void);
 NORETURN void scen_blk(void);
 NORETURN void scen_blk_bench(void);
 NORETURN void scen_hostile(void);
+NORETURN void scen_flood(void);
 NORETURN void scen_net(void);
 NORETURN void scen_net_burst(void);
-NORETURN void scen_flood(void);
 NORETURN void scen_net_bench(void);
 NORETURN void scen_snap(void);
 

@@ -244,6 +244,23 @@ START_TEST(preboot_happy_paths_and_refusals)
 
 	FAULT(&w, "PUT", "/boot-source", "{\"kernel_image_path\": \"/nonexistent/vmlinux\"}",
 	      "kernel_image_path: cannot open /nonexistent/vmlinux");
+	/* A FIFO (nobody writes to it) is refused at once, not waited on. */
+	{
+		char fifo[300], fbody[512];
+
+		snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir_make_once());
+		ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+		snprintf(fbody, sizeof(fbody), "{\"kernel_image_path\": \"%s\"}", fifo);
+		FAULT(&w, "PUT", "/boot-source", fbody, "is not a regular file");
+		snprintf(fbody, sizeof(fbody),
+			 "{\"kernel_image_path\": \"%s\", \"initrd_path\": \"%s\"}",
+			 build_path("wisp-testguest"), fifo);
+		FAULT(&w, "PUT", "/boot-source", fbody, "initrd_path");
+		snprintf(fbody, sizeof(fbody),
+			 "{\"drive_id\": \"f\", \"path_on_host\": \"%s\", \"is_root_device\": false}",
+			 fifo);
+		FAULT(&w, "PUT", "/drives/f", fbody, "is not a regular file");
+	}
 	FAULT(&w, "PUT", "/boot-source", "{\"boot_args\": \"x\"}",
 	      "boot-source.kernel_image_path: missing required field");
 	FAULT(&w, "PUT", "/drives/a", "{\"drive_id\": \"b\", \"path_on_host\": \"/x\", "

@@ -223,7 +223,9 @@ static int map_file(const char *field, const char *path, struct mapped_file *f, 
 		    size_t errlen)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO (or a device) given as a kernel or initrd must
+	 * not block the VMM thread in open(); it is refused below. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
 	f->data = NULL;
 	f->len = 0;

@@ -123,6 +123,8 @@ static const struct builtin_rule vmm_rules[] = {
 	{ "openat", "snapshot create: a new temporary file (O_EXCL: never an existing file)", 1,
 	  { { 2, false, SC_OP_MASKED_EQ, O_CREAT | O_EXCL | O_TMPFILE_BIT, O_CREAT | O_EXCL,
 	      "O_CREAT with O_EXCL, no O_TMPFILE" } } },
+	ARG_EQ("fcntl", 1, F_GETFL, "PATCH /drives: a new image is opened O_NONBLOCK (a FIFO must not hang the VMM), then cleared"),
+	ARG_EQ("fcntl", 1, F_SETFL, "PATCH /drives: clear O_NONBLOCK on the new image"),
 	ALLOW("getrandom", "snapshot create: mkostemp's random temporary name"),
 	ALLOW("pwrite64", "snapshot create: the state and memory files"),
 	ALLOW("ftruncate", "snapshot create: size the (sparse) memory file"),
