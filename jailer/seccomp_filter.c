@@ -149,8 +149,12 @@ int jailer_seccomp_build(scmp_filter_ctx *out)
 		nr = seccomp_syscall_resolve_name(jailer_self_only_syscalls[i].name);
 		if (nr == __NR_SCMP_ERROR)
 			continue;
-		r = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, nr, 1,
-				     SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)(uint32_t)self));
+		struct scmp_arg_cmp not_self = {
+			.arg = 0, .op = SCMP_CMP_NE, .datum_a = (scmp_datum_t)(uint32_t)self,
+			.datum_b = 0,
+		};
+
+		r = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, nr, 1, not_self);
 		if (r < 0) {
 			seccomp_release(ctx);
 			return jailer_set_error(-r, "Failed to build the seccomp filter: rule for "
