@@ -85,6 +85,16 @@ enum api_request_kind {
 	API_REQ_PUT_METRICS,          /* PUT /metrics               u.metrics */
 	API_REQ_SNAPSHOT_CREATE,      /* PUT /snapshot/create       u.snap_create */
 	API_REQ_SNAPSHOT_LOAD,        /* PUT /snapshot/load         u.snap_load */
+	API_REQ_PUT_ENTROPY,          /* PUT /entropy               u.entropy */
+	API_REQ_GET_BALLOON,          /* GET /balloon               (no payload) */
+	API_REQ_PUT_BALLOON,          /* PUT /balloon               u.balloon */
+	API_REQ_PATCH_BALLOON,        /* PATCH /balloon             u.balloon_amount_mib */
+	API_REQ_GET_BALLOON_STATS,    /* GET /balloon/statistics    (no payload) */
+	API_REQ_PATCH_BALLOON_STATS,  /* PATCH /balloon/statistics  u.balloon_stats_s */
+	API_REQ_BALLOON_HINT_START,   /* PATCH /balloon/hinting/start  u.hint_ack_on_stop */
+	API_REQ_BALLOON_HINT_STATUS,  /* GET /balloon/hinting/status   (no payload) */
+	API_REQ_BALLOON_HINT_STOP,    /* PATCH /balloon/hinting/stop   (no payload) */
+	API_REQ_PUT_VSOCK,            /* PUT /vsock                 u.vsock */
 	API_REQ_GET_VERSION,          /* GET /version: answered by the api thread,
 	                               * never sent to the VMM (counted in stats) */
 	API_REQ__COUNT
@@ -114,12 +124,15 @@ struct api_drive_patch {
 	char drive_id[VM_ID_MAX + 1];
 	bool has_path_on_host;
 	char path_on_host[VM_PATH_MAX];
+	bool has_rate_limiter;       /* buckets given are `set` (see vmm.h) */
+	struct rate_limiter_config rate_limiter;
 };
 
 struct api_net_patch {
-	/* Only the id: rate limiters (the spec's only patchable fields) are not
-	 * supported and refused by the parser. */
 	char iface_id[VM_ID_MAX + 1];
+	/* The spec's patchable fields; buckets given are `set` (see vmm.h). */
+	bool has_rx_rate_limiter, has_tx_rate_limiter;
+	struct rate_limiter_config rx_rate_limiter, tx_rate_limiter;
 };
 
 enum api_action {
@@ -174,6 +187,9 @@ struct api_snapshot_load {
 	bool wset_record;                     /* working_set.record */
 	unsigned wset_record_ms;              /* working_set.record_ms (default 2000) */
 	char wset_path[VM_PATH_MAX];          /* working_set.path */
+	/* vsock_override.uds_path: the restored vsock device's socket */
+	bool has_vsock_override;
+	char vsock_uds_path[VSOCK_UDS_PATH_MAX + 1];
 };
 
 struct api_request {
@@ -192,6 +208,12 @@ struct api_request {
 		struct metrics_config metrics;
 		struct api_snapshot_create snap_create;
 		struct api_snapshot_load snap_load;
+		struct balloon_config balloon;
+		uint32_t balloon_amount_mib;
+		uint16_t balloon_stats_s;
+		bool hint_ack_on_stop;       /* absent body or field: true */
+		struct entropy_config entropy;
+		struct vsock_config vsock;
 	} u;
 };
 
@@ -228,6 +250,13 @@ const char *api_instance_state_name(enum api_instance_state st); /* "Not started
 char *api_instance_info_json(const char *id, enum api_instance_state st);
 /* {"vcpu_count":..,"mem_size_mib":..,"smt":..,"track_dirty_pages":..,"huge_pages":..} */
 char *api_machine_config_json(const struct machine_config *mc);
+/* Balloon answers (api/obj_balloon.c), malloc'd JSON: GET /balloon;
+ * GET /balloon/statistics (val[tag] given where bit tag of present is set;
+ * 16 tags); GET /balloon/hinting/status (guest_cmd null until has_guest_cmd). */
+char *api_balloon_json(const struct balloon_config *b);
+char *api_balloon_stats_json(uint32_t target_pages, uint32_t actual_pages, uint32_t present,
+			     const uint64_t val[16]);
+char *api_balloon_hint_status_json(uint32_t host_cmd, bool has_guest_cmd, uint32_t guest_cmd);
 
 /* ------------------------------------------------------------------ */
 /* The server (api/server.c)                                           */

@@ -252,8 +252,8 @@ int obj_drive(const struct jerr *e, const char *prefix, const json_t *o,
 {
 	static const char *const keys[] = {"drive_id", "path_on_host", "is_root_device",
 					   "is_read_only", "partuuid", "cache_type", "io_engine",
-					   NULL};
-	static const char *const unsupported[] = {"rate_limiter", "socket", NULL};
+					   "rate_limiter", NULL};
+	static const char *const unsupported[] = {"socket", NULL};
 	struct drive_config *d = calloc(1, sizeof(*d));
 	if (!d)
 		return jfail(e, prefix, NULL, "out of memory");
@@ -280,7 +280,10 @@ int obj_drive(const struct jerr *e, const char *prefix, const json_t *o,
 		rc = jenum(e, prefix, o, "cache_type", false, cache_type_names, false, &ct, NULL);
 	if (!rc)
 		rc = jenum(e, prefix, o, "io_engine", false, io_engine_names, false, &io, NULL);
+	if (!rc)
+		rc = obj_rate_limiter(e, prefix, o, "rate_limiter", &d->rate_limiter, NULL);
 	if (!rc) {
+		obj_rate_limiter_normalize(&d->rate_limiter);
 		d->cache_type = (enum cache_type)ct;
 		d->io_engine = (enum io_engine)io;
 		*out = *d;
@@ -292,14 +295,13 @@ int obj_drive(const struct jerr *e, const char *prefix, const json_t *o,
 int obj_drive_patch(const struct jerr *e, const char *prefix, const json_t *o,
 		    struct api_drive_patch *out)
 {
-	static const char *const keys[] = {"drive_id", "path_on_host", NULL};
-	static const char *const unsupported[] = {"rate_limiter", NULL};
+	static const char *const keys[] = {"drive_id", "path_on_host", "rate_limiter", NULL};
 	struct api_drive_patch *p = calloc(1, sizeof(*p));
 	if (!p)
 		return jfail(e, prefix, NULL, "out of memory");
 	int rc = jexpect_object(e, prefix, o);
 	if (!rc)
-		rc = jcheck_keys(e, prefix, o, keys, unsupported);
+		rc = jcheck_keys(e, prefix, o, keys, NULL);
 	if (!rc)
 		rc = jstring(e, prefix, o, "drive_id", true, p->drive_id, sizeof(p->drive_id), NULL);
 	if (!rc)
@@ -309,6 +311,9 @@ int obj_drive_patch(const struct jerr *e, const char *prefix, const json_t *o,
 			     sizeof(p->path_on_host), &p->has_path_on_host);
 	if (!rc && p->has_path_on_host && !p->path_on_host[0])
 		rc = jfail(e, prefix, "path_on_host", "must not be empty");
+	if (!rc)
+		rc = obj_rate_limiter(e, prefix, o, "rate_limiter", &p->rate_limiter,
+				      &p->has_rate_limiter);
 	if (!rc)
 		*out = *p;
 	free(p);
@@ -324,6 +329,8 @@ json_t *obj_drive_json(const struct drive_config *d)
 			      api_io_engine_name(d->io_engine));
 	if (o && d->partuuid[0])
 		json_object_set_new(o, "partuuid", json_string(d->partuuid));
+	if (o && rate_limiter_limits(&d->rate_limiter))
+		json_object_set_new(o, "rate_limiter", obj_rate_limiter_json(&d->rate_limiter));
 	return o;
 }
 
@@ -407,15 +414,15 @@ static int parse_mac(const char *s, uint8_t mac[6])
 
 int obj_net(const struct jerr *e, const char *prefix, const json_t *o, struct net_config *out)
 {
-	static const char *const keys[] = {"iface_id", "host_dev_name", "guest_mac", "mtu", NULL};
-	static const char *const unsupported[] = {"rx_rate_limiter", "tx_rate_limiter", NULL};
+	static const char *const keys[] = {"iface_id", "host_dev_name", "guest_mac", "mtu",
+					   "rx_rate_limiter", "tx_rate_limiter", NULL};
 	struct net_config n = {0};
 	char mac[32];
 	uint64_t mtu = 0;
 	bool has_mtu = false;
 	int rc = jexpect_object(e, prefix, o);
 	if (!rc)
-		rc = jcheck_keys(e, prefix, o, keys, unsupported);
+		rc = jcheck_keys(e, prefix, o, keys, NULL);
 	if (!rc)
 		rc = jstring(e, prefix, o, "iface_id", true, n.iface_id, sizeof(n.iface_id), NULL);
 	if (!rc)
@@ -434,7 +441,13 @@ int obj_net(const struct jerr *e, const char *prefix, const json_t *o, struct ne
 			   "invalid MAC address \"%s\" (expected xx:xx:xx:xx:xx:xx)", mac);
 	if (!rc)
 		rc = juint(e, prefix, o, "mtu", false, 68, 65535, &mtu, &has_mtu);
+	if (!rc)
+		rc = obj_rate_limiter(e, prefix, o, "rx_rate_limiter", &n.rx_rate_limiter, NULL);
+	if (!rc)
+		rc = obj_rate_limiter(e, prefix, o, "tx_rate_limiter", &n.tx_rate_limiter, NULL);
 	if (!rc) {
+		obj_rate_limiter_normalize(&n.rx_rate_limiter);
+		obj_rate_limiter_normalize(&n.tx_rate_limiter);
 		n.mtu = has_mtu ? (uint16_t)mtu : 0;
 		*out = n;
 	}
@@ -444,16 +457,22 @@ int obj_net(const struct jerr *e, const char *prefix, const json_t *o, struct ne
 int obj_net_patch(const struct jerr *e, const char *prefix, const json_t *o,
 		  struct api_net_patch *out)
 {
-	static const char *const keys[] = {"iface_id", NULL};
-	static const char *const unsupported[] = {"rx_rate_limiter", "tx_rate_limiter", NULL};
-	struct api_net_patch p = {{0}};
+	static const char *const keys[] = {"iface_id", "rx_rate_limiter", "tx_rate_limiter", NULL};
+	struct api_net_patch p;
+	memset(&p, 0, sizeof(p));
 	int rc = jexpect_object(e, prefix, o);
 	if (!rc)
-		rc = jcheck_keys(e, prefix, o, keys, unsupported);
+		rc = jcheck_keys(e, prefix, o, keys, NULL);
 	if (!rc)
 		rc = jstring(e, prefix, o, "iface_id", true, p.iface_id, sizeof(p.iface_id), NULL);
 	if (!rc)
 		rc = obj_check_id(e, prefix, "iface_id", p.iface_id);
+	if (!rc)
+		rc = obj_rate_limiter(e, prefix, o, "rx_rate_limiter", &p.rx_rate_limiter,
+				      &p.has_rx_rate_limiter);
+	if (!rc)
+		rc = obj_rate_limiter(e, prefix, o, "tx_rate_limiter", &p.tx_rate_limiter,
+				      &p.has_tx_rate_limiter);
 	if (!rc)
 		*out = p;
 	return rc;
@@ -472,6 +491,10 @@ json_t *obj_net_json(const struct net_config *n)
 	}
 	if (o && n->mtu)
 		json_object_set_new(o, "mtu", json_integer(n->mtu));
+	if (o && rate_limiter_limits(&n->rx_rate_limiter))
+		json_object_set_new(o, "rx_rate_limiter", obj_rate_limiter_json(&n->rx_rate_limiter));
+	if (o && rate_limiter_limits(&n->tx_rate_limiter))
+		json_object_set_new(o, "tx_rate_limiter", obj_rate_limiter_json(&n->tx_rate_limiter));
 	return o;
 }
 
@@ -818,10 +841,15 @@ int obj_snapshot_load(const struct jerr *e, const char *prefix, const json_t *o,
 		rc = net_overrides(e, prefix, overrides, l);
 	if (!rc && (vsock = jget(o, "vsock_override"))) {
 		snprintf(sub, sizeof(sub), "%s.vsock_override", prefix);
+		static const char *const vkeys[] = {"uds_path", NULL};
 		rc = jexpect_object(e, sub, vsock);
 		if (!rc)
-			rc = jfail(e, prefix, "vsock_override",
-				   "is not supported by wisp (wisp has no vsock device)");
+			rc = jcheck_keys(e, sub, vsock, vkeys, NULL);
+		if (!rc)
+			rc = path_field(e, sub, vsock, "uds_path", true, l->vsock_uds_path,
+					sizeof(l->vsock_uds_path), NULL);
+		if (!rc)
+			l->has_vsock_override = true;
 	}
 	if (!rc)
 		rc = jbool(e, prefix, o, "clock_realtime", false, &clock_realtime, NULL);

@@ -41,10 +41,34 @@ int obj_snapshot_create(const struct jerr *e, const char *prefix, const json_t *
 /* PUT /snapshot/load: snapshot_path and exactly one of mem_backend and the
  * deprecated mem_file_path (Firecracker's sentences when both or neither
  * are given); enable_diff_snapshots is an alias of track_dirty_pages;
- * network_overrides as in the spec; vsock_override only null/absent;
+ * network_overrides as in the spec; vsock_override {uds_path} moves the vsock socket;
  * clock_realtime only false and huge_pages only "Snapshot" (the defaults). */
 int obj_snapshot_load(const struct jerr *e, const char *prefix, const json_t *o,
 		      struct api_snapshot_load *out);
+
+/* Balloon (obj_balloon.c): PUT /balloon and the config document's
+ * "balloon" (amount_mib and deflate_on_oom required); PATCH /balloon
+ * {amount_mib}; PATCH /balloon/statistics {stats_polling_interval_s};
+ * PATCH /balloon/hinting/start {acknowledge_on_stop?} (default true). */
+int obj_balloon(const struct jerr *e, const char *prefix, const json_t *o,
+		struct balloon_config *out);
+int obj_balloon_patch(const struct jerr *e, const char *prefix, const json_t *o, uint32_t *out);
+int obj_balloon_stats_patch(const struct jerr *e, const char *prefix, const json_t *o,
+			    uint16_t *out);
+int obj_balloon_hint_start(const struct jerr *e, const char *prefix, const json_t *o, bool *out);
+json_t *obj_balloon_json(const struct balloon_config *b);
+/* GET /balloon/statistics: val[tag] is given where bit tag of present is
+ * set (Firecracker's names, each only when the guest reported it). */
+#define API_BALLOON_NR_STATS 16
+json_t *obj_balloon_stats_json(uint32_t target_pages, uint32_t actual_pages, uint32_t present,
+			       const uint64_t val[API_BALLOON_NR_STATS]);
+
+/* PUT /vsock and the document's "vsock" (api/obj_vsock.c): guest_cid in
+ * [3, 2^32-1] and uds_path (non-empty, fits a Unix socket address)
+ * required; vsock_id (deprecated) accepted. */
+int obj_vsock(const struct jerr *e, const char *prefix, const json_t *o,
+	      struct vsock_config *out);
+json_t *obj_vsock_json(const struct vsock_config *v);
 
 /* JSON values of the objects (new references). */
 json_t *obj_machine_json(const struct machine_config *mc);
@@ -53,6 +77,21 @@ json_t *obj_drive_json(const struct drive_config *d);
 json_t *obj_net_json(const struct net_config *n);
 json_t *obj_logger_json(const struct logger_config *l);
 json_t *obj_metrics_json(const struct metrics_config *m);
+
+/* Firecracker's RateLimiter object at o[key] (obj_ratelimit.c): absent or
+ * null is no object (*present false); {} and null buckets are no limit.
+ * Buckets given are `set` (as given, size 0 included: a PATCH removes them
+ * then); obj_rate_limiter_normalize() keeps only limiting buckets (what a
+ * configuration stores). */
+int obj_rate_limiter(const struct jerr *e, const char *prefix, const json_t *o, const char *key,
+		     struct rate_limiter_config *out, bool *present);
+void obj_rate_limiter_normalize(struct rate_limiter_config *r);
+/* null when nothing limits, else {"bandwidth":..,"ops":..} (Firecracker's shape). */
+json_t *obj_rate_limiter_json(const struct rate_limiter_config *r);
+/* PUT /entropy and the document's "entropy": {rate_limiter}. */
+int obj_entropy(const struct jerr *e, const char *prefix, const json_t *o,
+		struct entropy_config *out);
+json_t *obj_entropy_json(const struct entropy_config *c);
 
 /* An id (drive_id, iface_id): 1..64 printable ASCII characters, no '/'. */
 int obj_check_id(const struct jerr *e, const char *prefix, const char *key, const char *id);

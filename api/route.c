@@ -9,19 +9,12 @@
 #include "route.h"
 
 const char *const api_unsupported_paths[] = {
-	"/balloon",
-	"/balloon/statistics",
-	"/balloon/hinting/start",
-	"/balloon/hinting/status",
-	"/balloon/hinting/stop",
 	"/cpu-config",
 	"/pmem/{id}",
 	"/mmds",
 	"/mmds/config",
-	"/entropy",
 	"/serial",
 	"/hotplug/memory",
-	"/vsock",
 	NULL,
 };
 
@@ -42,6 +35,16 @@ static const char *const request_names[API_REQ__COUNT] = {
 	[API_REQ_PUT_METRICS] = "PUT /metrics",
 	[API_REQ_SNAPSHOT_CREATE] = "PUT /snapshot/create",
 	[API_REQ_SNAPSHOT_LOAD] = "PUT /snapshot/load",
+	[API_REQ_PUT_ENTROPY] = "PUT /entropy",
+	[API_REQ_GET_BALLOON] = "GET /balloon",
+	[API_REQ_PUT_BALLOON] = "PUT /balloon",
+	[API_REQ_PATCH_BALLOON] = "PATCH /balloon",
+	[API_REQ_GET_BALLOON_STATS] = "GET /balloon/statistics",
+	[API_REQ_PATCH_BALLOON_STATS] = "PATCH /balloon/statistics",
+	[API_REQ_BALLOON_HINT_START] = "PATCH /balloon/hinting/start",
+	[API_REQ_BALLOON_HINT_STATUS] = "GET /balloon/hinting/status",
+	[API_REQ_BALLOON_HINT_STOP] = "PATCH /balloon/hinting/stop",
+	[API_REQ_PUT_VSOCK] = "PUT /vsock",
 	[API_REQ_GET_VERSION] = "GET /version",
 };
 
@@ -123,6 +126,12 @@ BODY_PARSER(obj_logger, logger)
 BODY_PARSER(obj_metrics, metrics)
 BODY_PARSER(obj_snapshot_create, snap_create)
 BODY_PARSER(obj_snapshot_load, snap_load)
+BODY_PARSER(obj_vsock, vsock)
+BODY_PARSER(obj_balloon, balloon)
+BODY_PARSER(obj_balloon_patch, balloon_amount_mib)
+BODY_PARSER(obj_balloon_stats_patch, balloon_stats_s)
+BODY_PARSER(obj_balloon_hint_start, hint_ack_on_stop)
+BODY_PARSER(obj_entropy, entropy)
 
 /* Where the body's id is in the parsed request (0: no id to match). */
 #define BODY_ID(member) offsetof(struct api_request, u.member)
@@ -171,6 +180,22 @@ static const struct route {
 	 "snapshot/create", NO_ID},
 	{"PUT",   "/snapshot/load",           API_REQ_SNAPSHOT_LOAD,        obj_snapshot_load_req,
 	 "snapshot/load", NO_ID},
+	{"PUT",   "/vsock",                   API_REQ_PUT_VSOCK,            obj_vsock_req,
+	 "vsock", NO_ID},
+	{"GET",   "/balloon",                 API_REQ_GET_BALLOON,          NULL, NULL, NO_ID},
+	{"PUT",   "/balloon",                 API_REQ_PUT_BALLOON,          obj_balloon_req,
+	 "balloon", NO_ID},
+	{"PATCH", "/balloon",                 API_REQ_PATCH_BALLOON,        obj_balloon_patch_req,
+	 "balloon", NO_ID},
+	{"GET",   "/balloon/statistics",      API_REQ_GET_BALLOON_STATS,    NULL, NULL, NO_ID},
+	{"PATCH", "/balloon/statistics",      API_REQ_PATCH_BALLOON_STATS,  obj_balloon_stats_patch_req,
+	 "balloon/statistics", NO_ID},
+	{"PATCH", "/balloon/hinting/start",   API_REQ_BALLOON_HINT_START,   obj_balloon_hint_start_req,
+	 "balloon/hinting/start", NO_ID},
+	{"GET",   "/balloon/hinting/status",  API_REQ_BALLOON_HINT_STATUS,  NULL, NULL, NO_ID},
+	{"PATCH", "/balloon/hinting/stop",    API_REQ_BALLOON_HINT_STOP,    NULL, NULL, NO_ID},
+	{"PUT",   "/entropy",                 API_REQ_PUT_ENTROPY,          obj_entropy_req,
+	 "entropy", NO_ID},
 };
 
 static int id_matches(const char *path_id, size_t idlen, const char *body_id,
@@ -215,6 +240,11 @@ int api_route(const char *method, const char *path, const char *body, size_t bod
 	}
 	if (!r->parse)
 		return 1;
+	/* The spec makes this body optional (BalloonStartCmd defaults). */
+	if (r->kind == API_REQ_BALLOON_HINT_START && (!body || body_len == 0)) {
+		req->u.hint_ack_on_stop = true;
+		return 1;
+	}
 
 	json_t *root;
 	if (load_body(body, body_len, resp, &root))

@@ -18,8 +18,9 @@
 #define VMCONFIG_MAX_FILE (1024 * 1024)
 
 static const char *const doc_keys[] = {"boot-source", "machine-config", "drives",
-				       "network-interfaces", "logger", "metrics", NULL};
-static const char *const doc_unsupported[] = {"balloon", "vsock", "mmds-config", "entropy",
+				       "network-interfaces", "logger", "metrics", "balloon", "entropy",
+				       "vsock", NULL};
+static const char *const doc_unsupported[] = {"mmds-config",
 					      "cpu-config", "pmem", "memory-hotplug", "serial",
 					      NULL};
 
@@ -95,6 +96,15 @@ static int parse_doc(const struct jerr *e, const json_t *root, struct vm_config 
 			return rc;
 	}
 	if ((v = jget(root, "metrics")) && (rc = obj_metrics(e, "metrics", v, &cfg->metrics)))
+		return rc;
+	if ((v = jget(root, "balloon")) && (rc = obj_balloon(e, "balloon", v, &cfg->balloon)))
+		return rc;
+	/* Firecracker: the target cannot exceed guest RAM. */
+	if (cfg->balloon.set && cfg->balloon.amount_mib > cfg->machine.mem_size_mib)
+		return jfail(e, "balloon", "amount_mib", "Amount of pages requested is too large.");
+	if ((v = jget(root, "vsock")) && (rc = obj_vsock(e, "vsock", v, &cfg->vsock)))
+		return rc;
+	if ((v = jget(root, "entropy")) && (rc = obj_entropy(e, "entropy", v, &cfg->entropy)))
 		return rc;
 	return 0;
 }
@@ -202,6 +212,12 @@ char *vmconfig_to_json(const struct vm_config *cfg)
 		json_object_set_new(root, "logger", obj_logger_json(&cfg->logger));
 	if (cfg->metrics.set)
 		json_object_set_new(root, "metrics", obj_metrics_json(&cfg->metrics));
+	if (cfg->balloon.set)
+		json_object_set_new(root, "balloon", obj_balloon_json(&cfg->balloon));
+	if (cfg->vsock.set)
+		json_object_set_new(root, "vsock", obj_vsock_json(&cfg->vsock));
+	if (cfg->entropy.set)
+		json_object_set_new(root, "entropy", obj_entropy_json(&cfg->entropy));
 	char *s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	return s;

@@ -165,7 +165,32 @@ struct jailer_denied_syscall {
 	const char *name;
 	const char *why;
 };
-/* The deny list (kill-process), in docs/jailer.md order. */
+/* One allow rule of the jailer's filter: the system call is allowed when
+ * all of its (at most two) argument comparisons hold; several rules for the
+ * same call are alternatives. docs/jailer.md lists the same table. */
+struct jailer_allowed_syscall {
+	const char *name;
+	const char *cond;       /* the comparisons in words; NULL: any arguments */
+	const char *why;
+	const char *phase;      /* "start" (exec .. wisp's own filters), "run", or both */
+	unsigned ncmp;
+	struct scmp_arg_cmp cmp[2];
+};
+/* An ioctl request number the filter lets through (ioctl's only rules). */
+struct jailer_allowed_ioctl {
+	unsigned long req;
+	const char *name;
+	const char *phase;
+};
+/* The allow-list: what wisp needs from exec until its per-thread filters
+ * are in place, plus the union of those filters (vmm/seccomp/seccomp.c). */
+extern const struct jailer_allowed_syscall jailer_allowed_syscalls[];
+extern const size_t jailer_n_allowed_syscalls;
+extern const struct jailer_allowed_ioctl jailer_allowed_ioctls[];
+extern const size_t jailer_n_allowed_ioctls;
+/* Calls that must never be in the allow-list (escape, other processes,
+ * kernel code, host-wide state): not allowed, so killed by the default
+ * action. Kept as a list so a test can prove it. */
 extern const struct jailer_denied_syscall jailer_denied_syscalls[];
 extern const size_t jailer_n_denied_syscalls;
 /* Signals: allowed only with the calling process's own pid (getpid() when
@@ -173,12 +198,13 @@ extern const size_t jailer_n_denied_syscalls;
 extern const struct jailer_denied_syscall jailer_self_only_syscalls[];
 extern const size_t jailer_n_self_only_syscalls;
 
-/* Build (not load) the coarse filter: default allow; kill-process for every
- * denied syscall the running libseccomp knows, and for the self-only ones
- * aimed at another pid; clone with any CLONE_NEW*
- * flag is killed; clone3 fails with ENOSYS (its flags are behind a pointer;
- * libc falls back to clone); other architectures are killed. On success
- * *out owns the context (seccomp_release it). */
+/* Build (not load) the jailer's filter: default action kill-process; allow
+ * rules for jailer_allowed_syscalls, jailer_allowed_ioctls and the
+ * self-only signal calls (towards getpid() only); clone only for threads
+ * (CLONE_VM|CLONE_THREAD, no CLONE_NEW* flag); clone3 fails with ENOSYS
+ * (its flags are behind a pointer; libc falls back to clone); other
+ * architectures are killed. On success *out owns the context
+ * (seccomp_release it). */
 int jailer_seccomp_build(scmp_filter_ctx *out);
 
 /* ------------------------------------------------------------------ */

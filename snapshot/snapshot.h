@@ -30,7 +30,7 @@
 
 #define SNAP_MAGIC_X86_64   0x3436785053495757ULL  /* "WWISPx64" as LE bytes */
 #define SNAP_VERSION_MAJOR  1
-#define SNAP_VERSION_MINOR  0
+#define SNAP_VERSION_MINOR  1   /* 1.1: the vmgenid device record (1.0 still read) */
 #define SNAP_HEADER_LEN     32
 #define SNAP_SECTION_HDR_LEN 16
 #define SNAP_MAX_FILE       (64u << 20)     /* 64 MiB */

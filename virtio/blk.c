@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,6 +73,35 @@ static int open_image(const struct drive_config *cfg, const char *path, int *fd_
 	return 0;
 }
 
+/* Take the request's tokens: one operation, and its data bytes for reads
+ * and writes (Firecracker's accounting). false: throttled, nothing taken. */
+static bool blk_rl_admit(struct virtio_blk *b, const struct virtio_blk_req *req)
+{
+	if (!rate_limiter_limits_any(&b->rl))
+		return true;
+	if (!rate_limiter_consume(&b->rl, 1, RL_OPS))
+		return false;
+	if ((req->type == VIRTIO_BLK_T_IN || req->type == VIRTIO_BLK_T_OUT) &&
+	    !rate_limiter_consume(&b->rl, req->data_len, RL_BYTES)) {
+		rate_limiter_replenish(&b->rl, 1, RL_OPS);
+		return false;
+	}
+	return true;
+}
+
+/* The limiter's timer expired: serve what waited (VMM thread). */
+static void on_rl_timer(int fd, uint32_t events, void *opaque)
+{
+	struct virtio_blk *b = opaque;
+
+	virtio_mmio_lock(&b->t);
+	if (rate_limiter_timer_event(&b->rl) == 0) {
+		b->rl_events++;
+		blk_process_locked(b);
+	}
+	virtio_mmio_unlock(&b->t);
+}
+
 /* Serve the request queue. Lock held. */
 void blk_process_locked(struct virtio_blk *b)
 {
@@ -80,8 +110,11 @@ void blk_process_locked(struct virtio_blk *b)
 	bool pushed = false, submitted = false;
 	unsigned popped = 0;
 
-	if (!virtio_mmio_driver_ok(&b->t))
+	if (!virtio_mmio_driver_ok(&b->t)) {
+		if (b->async && b->orphans)
+			blk_uring_finish_reset(b);   /* a guest reset completes here */
 		return;
+	}
 	if (b->async && blk_uring_reap(b, true))
 		pushed = true;
 	for (;;) {
@@ -89,6 +122,10 @@ void blk_process_locked(struct virtio_blk *b)
 
 		if (b->async && b->inflight >= VIRTIO_BLK_QUEUE_DEPTH)
 			break;  /* completions will call us again */
+		/* Throttled: requests wait in the ring; the limiter's timer
+		 * calls us again. */
+		if (rate_limiter_is_blocked(&b->rl))
+			break;
 		/* At most a ring's worth per run: a driver that keeps the ring
 		 * full (another vCPU, or reads landing on its own avail ring)
 		 * must not keep the VMM thread here. The kick brings us back
@@ -133,6 +170,11 @@ void blk_process_locked(struct virtio_blk *b)
 				virtq_push(q, b->chain.head, 0);
 			}
 			continue;
+		}
+		if (!blk_rl_admit(b, &b->req)) {
+			virtq_unpop(q, 1);
+			b->rl_throttled++;
+			break;
 		}
 		if (b->async) {
 			r = blk_uring_submit(b, b->chain.head, &b->req);
@@ -190,8 +232,9 @@ static void blk_reset(void *dev)
 {
 	struct virtio_blk *b = dev;
 
+	/* Never waits: a vCPU thread must not block on host I/O. */
 	if (b->async)
-		blk_uring_drain(b, false);
+		blk_uring_reset(b);
 }
 
 /* ---- the device interface (lock held unless noted) ---- */
@@ -257,6 +300,8 @@ static void blk_metrics(void *dev, struct metric_sink *sink)
 	sink->put(sink, "get_id_count", s->get_id_count);
 	sink->put(sink, "invalid_reqs_count", s->invalid_reqs + s->unsupported);
 	sink->put(sink, "execute_fails", s->io_errors);
+	sink->put(sink, "rate_limiter_throttled_events", b ? b->rl_throttled : 0);
+	sink->put(sink, "rate_limiter_event_count", b ? b->rl_events : 0);
 }
 
 /* Without the lock, after detach. */
@@ -311,6 +356,7 @@ int virtio_blk_create(const struct drive_config *cfg, const struct guest_mem *me
 		b->host = *host;
 	b->fd = -1;
 	b->ring_efd = -1;
+	rate_limiter_init(&b->rl, &cfg->rate_limiter, NULL, NULL);
 	r = open_image(cfg, cfg->path_on_host, &b->fd, &b->nsectors, err, errlen);
 	if (r < 0) {
 		free(b);
@@ -321,6 +367,18 @@ int virtio_blk_create(const struct drive_config *cfg, const struct guest_mem *me
 	if (cfg->is_read_only)
 		features |= VIRTIO_BIT(VIRTIO_BLK_F_RO);
 	virtio_mmio_init(&b->t, &blk_ops, b, features, mem);
+	/* The limiter's timer exists even without a limit: PATCH may add one. */
+	r = rate_limiter_open_timer(&b->rl);
+	if (r >= 0 && b->host.fd_add) {
+		r = b->host.fd_add(b->host.loop, b->rl.timer_fd, EPOLLIN, on_rl_timer, b);
+		b->rl_watched = r == 0;
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "drive '%s': rate limiter timer: %s", cfg->drive_id,
+			 strerror(-r));
+		virtio_blk_destroy(b);
+		return r;
+	}
 	b->async = cfg->io_engine == IO_ENGINE_ASYNC;
 	if (b->async) {
 		r = blk_uring_setup(b, err, errlen);
@@ -342,6 +400,9 @@ void virtio_blk_destroy(struct virtio_blk *b)
 	if (!b)
 		return;
 	blk_uring_teardown(b);
+	if (b->rl_watched && b->host.fd_del)
+		b->host.fd_del(b->host.loop, b->rl.timer_fd);
+	rate_limiter_close(&b->rl);
 	if (b->fd >= 0)
 		close(b->fd);
 	virtio_mmio_destroy(&b->t);
@@ -360,6 +421,22 @@ void virtio_blk_get_stats(struct virtio_blk *b, struct virtio_blk_stats *out)
 	virtio_mmio_unlock(&b->t);
 }
 
+void virtio_blk_update_rate_limiter(struct virtio_blk *b, const struct rate_limiter_config *patch)
+{
+	struct rate_limiter_config now;
+
+	virtio_mmio_lock(&b->t);
+	rate_limiter_update(&b->rl, patch);
+	rate_limiter_get_config(&b->rl, &now);
+	/* A limit lifted while throttled: the timer still fires and serves
+	 * what waits. */
+	virtio_mmio_unlock(&b->t);
+	log_info("drive '%s': rate limiter: bandwidth %llu B / %llu ms, ops %llu / %llu ms",
+		 b->cfg.drive_id, (unsigned long long)now.bandwidth.size,
+		 (unsigned long long)now.bandwidth.refill_time, (unsigned long long)now.ops.size,
+		 (unsigned long long)now.ops.refill_time);
+}
+
 int virtio_blk_update_path(struct virtio_blk *b, const char *path, char *err, size_t errlen)
 {
 	int fd, old;
@@ -374,8 +451,18 @@ int virtio_blk_update_path(struct virtio_blk *b, const char *path, char *err, si
 	if (r < 0)
 		return r;
 	virtio_mmio_lock(&b->t);
-	if (b->async)
+	if (b->async) {
 		blk_uring_drain(b, true);
+		/* The ring takes only its registered file. */
+		r = blk_uring_update_file(b, fd);
+		if (r < 0) {
+			virtio_mmio_unlock(&b->t);
+			snprintf(err, errlen, "drive '%s': cannot give '%s' to io_uring: %s",
+				 b->cfg.drive_id, path, strerror(-r));
+			close(fd);
+			return r;
+		}
+	}
 	old = b->fd;
 	b->fd = fd;
 	b->nsectors = n;

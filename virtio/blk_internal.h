@@ -18,6 +18,7 @@
 
 #include <liburing.h>
 
+#include "ratelimit.h"
 #include "virtio.h"
 
 struct blk_slot;   /* one io_uring request in flight (blk_uring.c) */
@@ -33,10 +34,16 @@ struct virtio_blk {
 	bool ring_ready;
 	int ring_efd;
 	unsigned inflight;
+	unsigned orphans;           /* of inflight: submitted before a device reset */
 	struct blk_slot *slots;
 	struct virtio_blk_stats stats;
 	struct virtq_chain chain;   /* scratch */
 	struct virtio_blk_req req;  /* scratch */
+	/* rate limiter (drive_config.rate_limiter; PATCH replaces buckets) */
+	struct rate_limiter rl;
+	bool rl_watched;            /* its timerfd is on the event loop */
+	uint64_t rl_throttled;      /* rate_limiter_throttled_events */
+	uint64_t rl_events;         /* rate_limiter_event_count */
 };
 
 /* blk.c: serve the request queue. */
@@ -64,11 +71,24 @@ int blk_uring_submit(struct virtio_blk *b, uint16_t head, struct virtio_blk_req 
 /* Enter the kernel with the prepared SQEs if `submitted` or any are left. */
 void blk_uring_submit_prepared(struct virtio_blk *b, bool submitted);
 /* Reap finished io_uring requests. With `answer`, their status goes to the
- * guest; otherwise (device reset, destroy) they are only retired. Returns
- * the number reaped. */
+ * guest; otherwise (destroy) they are only retired, as are orphans (of a
+ * device reset) always. Returns the number answered. */
 unsigned blk_uring_reap(struct virtio_blk *b, bool answer);
-/* Wait until nothing is in flight (reset, quiesce, backing-file swap,
- * destroy). */
+/* Wait until nothing is in flight (quiesce, backing-file swap, destroy). */
 void blk_uring_drain(struct virtio_blk *b, bool answer);
+/* A guest's device reset (vCPU thread; no system call but an eventfd
+ * write): what is in flight becomes orphans, and the Status register
+ * reads non-zero (t.reset_status) until the VMM thread has reaped them. */
+void blk_uring_reset(struct virtio_blk *b);
+/* VMM thread, device not DRIVER_OK: submit what is left, reap orphans. */
+void blk_uring_finish_reset(struct virtio_blk *b);
+/* Create `ring` as the Async engine uses it: disabled; `fd` registered as
+ * fixed file 0 and `efd` (if >= 0) as its completion eventfd; restricted to
+ * READV/WRITEV/FSYNC SQEs on registered files and, once enabled, to the
+ * IORING_REGISTER_FILES_UPDATE register operation; then enabled. Returns 0
+ * or -errno (nothing left open). */
+int blk_uring_ring_init(struct io_uring *ring, unsigned entries, int fd, int efd);
+/* Make `fd` registered file 0 (PATCH /drives; nothing in flight). */
+int blk_uring_update_file(struct virtio_blk *b, int fd);
 
 #endif /* WISP_VIRTIO_BLK_INTERNAL_H */

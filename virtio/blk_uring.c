@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "blk_internal.h"
@@ -19,6 +20,7 @@ struct blk_slot {
 	uint16_t head;
 	uint32_t type;
 	uint8_t *status;
+	bool orphan;              /* submitted before a device reset: no answer */
 	uint64_t expect;          /* bytes the operation must transfer */
 	unsigned niov;
 	struct iovec iov[VIRTIO_BLK_SEG_MAX];
@@ -47,18 +49,21 @@ int blk_uring_submit(struct virtio_blk *b, uint16_t head, struct virtio_blk_req 
 		return VIRTIO_BLK_S_IOERR;
 	}
 	s->busy = true;
+	s->orphan = false;
 	s->head = head;
 	s->type = req->type;
 	s->status = req->status;
 	s->expect = req->data_len;
 	s->niov = req->niov;
 	memcpy(s->iov, req->iov, req->niov * sizeof(struct iovec));
+	/* The drive's image is registered file 0 (the ring takes no other). */
 	if (req->type == VIRTIO_BLK_T_IN)
-		io_uring_prep_readv(sqe, b->fd, s->iov, s->niov, req->sector * VIRTIO_BLK_SECTOR);
+		io_uring_prep_readv(sqe, 0, s->iov, s->niov, req->sector * VIRTIO_BLK_SECTOR);
 	else if (req->type == VIRTIO_BLK_T_OUT)
-		io_uring_prep_writev(sqe, b->fd, s->iov, s->niov, req->sector * VIRTIO_BLK_SECTOR);
+		io_uring_prep_writev(sqe, 0, s->iov, s->niov, req->sector * VIRTIO_BLK_SECTOR);
 	else
-		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
+		io_uring_prep_fsync(sqe, 0, IORING_FSYNC_DATASYNC);
+	io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE);
 	io_uring_sqe_set_data64(sqe, i);
 	b->inflight++;
 	if (b->inflight > b->stats.inflight_max)
@@ -106,11 +111,14 @@ unsigned blk_uring_reap(struct virtio_blk *b, bool answer)
 				 res < 0 ? strerror(-res) : "short transfer");
 			st = VIRTIO_BLK_S_IOERR;
 		}
-		if (answer)
+		if (answer && !s->orphan) {
 			blk_complete(b, s->head, s->status, s->type, s->expect, st);
+			n++;
+		}
+		if (s->orphan && --b->orphans == 0)
+			b->t.reset_status = 0;   /* the reset is complete */
 		s->busy = false;
 		b->inflight--;
-		n++;
 	}
 	return n;
 }
@@ -119,7 +127,12 @@ void blk_uring_drain(struct virtio_blk *b, bool answer)
 {
 	while (b->inflight) {
 		struct io_uring_cqe *cqe;
-		int r = io_uring_wait_cqe(&b->ring, &cqe);
+		int r;
+
+		/* What a failed submit left in the SQ ring would never complete. */
+		if (io_uring_sq_ready(&b->ring))
+			io_uring_submit(&b->ring);
+		r = io_uring_wait_cqe(&b->ring, &cqe);
 
 		if (r < 0 && r != -EINTR) {
 			log_error("drive '%s': io_uring wait: %s", b->cfg.drive_id, strerror(-r));
@@ -144,6 +157,42 @@ int virtio_blk_wait_completions(struct virtio_blk *b)
 	return r;
 }
 
+void blk_uring_reset(struct virtio_blk *b)
+{
+	for (unsigned i = 0; i < VIRTIO_BLK_QUEUE_DEPTH; i++) {
+		struct blk_slot *s = &b->slots[i];
+
+		if (s->busy && !s->orphan) {
+			s->orphan = true;
+			b->orphans++;
+		}
+	}
+	if (!b->orphans)
+		return;
+	/* What the driver reads until the VMM thread has reaped them: any
+	 * non-zero value says "not yet" (virtio 1.2 §2.4.2); ACKNOWLEDGE is
+	 * also harmless to a driver that does not wait and sets its first
+	 * bit by read-modify-write (Linux's virtio_add_status). */
+	b->t.reset_status = VIRTIO_STATUS_ACKNOWLEDGE;
+	/* SQEs a failed submit left in the SQ ring must still reach the
+	 * kernel, or their orphans would never complete: wake the VMM thread
+	 * through the completion eventfd (a queue notify would not reach a
+	 * device that is not DRIVER_OK); it submits them in
+	 * blk_uring_finish_reset. */
+	if (io_uring_sq_ready(&b->ring) && b->ring_efd >= 0) {
+		uint64_t one = 1;
+
+		if (write(b->ring_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			log_warn("drive '%s': eventfd write: %s", b->cfg.drive_id, strerror(errno));
+	}
+}
+
+void blk_uring_finish_reset(struct virtio_blk *b)
+{
+	blk_uring_submit_prepared(b, false);
+	blk_uring_reap(b, false);
+}
+
 /* The ring's eventfd is readable (event loop, no lock). */
 static void on_completion(int fd, uint32_t events, void *opaque)
 {
@@ -155,6 +204,52 @@ static void on_completion(int fd, uint32_t events, void *opaque)
 	virtio_blk_process(b);
 }
 
+/* io_uring_register(2) itself: liburing 2.3's shared library does not
+ * export io_uring_register_restrictions/io_uring_enable_rings. */
+static int ring_register(struct io_uring *ring, unsigned op, const void *arg, unsigned nr)
+{
+	long r = syscall(__NR_io_uring_register, ring->ring_fd, op, arg, nr);
+
+	return r < 0 ? -errno : (int)r;
+}
+
+int blk_uring_ring_init(struct io_uring *ring, unsigned entries, int fd, int efd)
+{
+	const struct io_uring_restriction res[] = {
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_READV },
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_WRITEV },
+		{ .opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_FSYNC },
+		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED, .sqe_flags = IOSQE_FIXED_FILE },
+		{ .opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED, .sqe_flags = IOSQE_FIXED_FILE },
+		{ .opcode = IORING_RESTRICTION_REGISTER_OP,
+		  .register_op = IORING_REGISTER_FILES_UPDATE },
+	};
+	int r = io_uring_queue_init(entries, ring, IORING_SETUP_R_DISABLED);
+
+	if (r < 0)
+		return r;
+	r = io_uring_register_files(ring, &fd, 1);
+	if (r >= 0 && efd >= 0)
+		r = io_uring_register_eventfd(ring, efd);
+	if (r >= 0)
+		r = ring_register(ring, IORING_REGISTER_RESTRICTIONS, res,
+				  sizeof(res) / sizeof(res[0]));
+	if (r >= 0)
+		r = ring_register(ring, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+	if (r < 0) {
+		io_uring_queue_exit(ring);
+		return r;
+	}
+	return 0;
+}
+
+int blk_uring_update_file(struct virtio_blk *b, int fd)
+{
+	int r = io_uring_register_files_update(&b->ring, 0, &fd, 1);
+
+	return r < 0 ? r : r == 1 ? 0 : -EIO;
+}
+
 int blk_uring_setup(struct virtio_blk *b, char *err, size_t errlen)
 {
 	int r;
@@ -164,25 +259,20 @@ int blk_uring_setup(struct virtio_blk *b, char *err, size_t errlen)
 		snprintf(err, errlen, "drive '%s': out of memory", b->cfg.drive_id);
 		return -ENOMEM;
 	}
-	r = io_uring_queue_init(VIRTIO_BLK_QUEUE_DEPTH, &b->ring, 0);
-	if (r < 0) {
-		snprintf(err, errlen, "drive '%s': io_engine Async needs io_uring: %s",
-			 b->cfg.drive_id, strerror(-r));
-		return r;
-	}
-	b->ring_ready = true;
 	b->ring_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (b->ring_efd < 0) {
 		r = -errno;
 		snprintf(err, errlen, "drive '%s': eventfd: %s", b->cfg.drive_id, strerror(-r));
 		return r;
 	}
-	r = io_uring_register_eventfd(&b->ring, b->ring_efd);
+	r = blk_uring_ring_init(&b->ring, VIRTIO_BLK_QUEUE_DEPTH, b->fd, b->ring_efd);
 	if (r < 0) {
-		snprintf(err, errlen, "drive '%s': io_uring_register_eventfd: %s",
+		snprintf(err, errlen, "drive '%s': io_engine Async needs io_uring "
+			 "(with restrictions, Linux 5.10 or later): %s",
 			 b->cfg.drive_id, strerror(-r));
 		return r;
 	}
+	b->ring_ready = true;
 	if (b->host.fd_add) {
 		r = b->host.fd_add(b->host.loop, b->ring_efd, EPOLLIN, on_completion, b);
 		if (r < 0) {

@@ -63,17 +63,25 @@ int virtio_device_restore(void *transport, const void *buf, size_t len, char *er
 	struct virtio_mmio_state before;
 	int r;
 
-	if (len != virtio_device_state_size(t)) {
+	/* Snapshot format 1.0 saved two queue slots (VIRTIO_MAX_QUEUES was 2
+	 * before the balloon): such a state is read with the others empty. */
+	const size_t old_slots = 2, gone = (VIRTIO_MAX_QUEUES - old_slots) * sizeof(struct virtq_saved);
+	size_t tsize = sizeof(s);
+
+	if (len == virtio_device_state_size(t) - gone && t->ops->nr_queues <= old_slots) {
+		tsize = sizeof(s) - gone;
+	} else if (len != virtio_device_state_size(t)) {
 		snprintf(err, errlen, "%s: state is %zu bytes, expected %zu", t->name, len,
 			 virtio_device_state_size(t));
 		return -EINVAL;
 	}
-	memcpy(&s, buf, sizeof(s));
+	memset(&s, 0, sizeof(s));
+	memcpy(&s, buf, tsize);
 	virtio_mmio_lock(t);
 	before = t->state;
 	r = virtio_mmio_restore(t, &s, err, errlen);
 	if (r == 0 && t->ops->state_size) {
-		r = t->ops->restore(t->dev, (const uint8_t *)buf + sizeof(s), err, errlen);
+		r = t->ops->restore(t->dev, (const uint8_t *)buf + tsize, err, errlen);
 		if (r < 0)
 			t->state = before;
 	}

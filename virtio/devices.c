@@ -71,9 +71,69 @@ static int net_create(const struct vm_config *cfg, unsigned i, const struct vm_s
 	return 0;
 }
 
+static unsigned balloon_count(const struct vm_config *cfg)
+{
+	return cfg->balloon.set ? 1 : 0;
+}
+
+static int balloon_create(const struct vm_config *cfg, unsigned i, const struct vm_services *svc,
+			  struct virtio_mmio **t, const char **id, char *err, size_t errlen)
+{
+	struct virtio_balloon *b;
+	int r = virtio_balloon_create(&cfg->balloon, svc->mem, svc, &b, err, errlen);
+
+	(void)i;
+	if (r < 0)
+		return r;
+	*t = virtio_balloon_transport(b);
+	*id = "";   /* one balloon: metrics section "balloon" */
+	return 0;
+}
+
+static unsigned rng_count(const struct vm_config *cfg)
+{
+	return cfg->entropy.set ? 1 : 0;
+}
+
+static int rng_create(const struct vm_config *cfg, unsigned i, const struct vm_services *svc,
+		      struct virtio_mmio **t, const char **id, char *err, size_t errlen)
+{
+	struct virtio_rng *r;
+	int rc = virtio_rng_create(&cfg->entropy, svc->mem, svc, &r, err, errlen);
+
+	(void)i;
+	if (rc < 0)
+		return rc;
+	*t = virtio_rng_transport(r);
+	*id = "";   /* one entropy device: metrics section "entropy" */
+	return 0;
+}
+
+static unsigned vsock_count(const struct vm_config *cfg)
+{
+	return cfg->vsock.set ? 1 : 0;
+}
+
+static int vsock_create(const struct vm_config *cfg, unsigned i, const struct vm_services *svc,
+			struct virtio_mmio **t, const char **id, char *err, size_t errlen)
+{
+	struct virtio_vsock *v;
+	int r = virtio_vsock_create(&cfg->vsock, svc->mem, svc, &v, err, errlen);
+
+	(void)i;
+	if (r < 0)
+		return r;
+	*t = virtio_vsock_transport(v);
+	*id = "";   /* one vsock device: metrics section "vsock" only */
+	return 0;
+}
+
 static const struct virtio_kind kinds[] = {
 	{ blk_count, blk_create, &virtio_device_ops_blk },
 	{ net_count, net_create, &virtio_device_ops_net },
+	{ rng_count, rng_create, &virtio_device_ops_rng },
+	{ balloon_count, balloon_create, &virtio_device_ops_balloon },
+	{ vsock_count, vsock_create, &virtio_device_ops_vsock },
 };
 
 bool virtio_device_is(const struct device *d)
@@ -149,4 +209,9 @@ struct virtio_blk *virtio_devices_blk(struct device_list *list, const char *driv
 struct virtio_net *virtio_devices_net(struct device_list *list, const char *iface_id)
 {
 	return find(list, &virtio_device_ops_net, iface_id);
+}
+
+struct virtio_balloon *virtio_devices_balloon(struct device_list *list)
+{
+	return find(list, &virtio_device_ops_balloon, "");
 }

@@ -126,7 +126,7 @@ static uint32_t reg_read(struct virtio_mmio *t, uint64_t off)
 	case VMMIO_QUEUE_NUM: return q ? q->size : 0;
 	case VMMIO_QUEUE_READY: return q ? q->ready : 0;
 	case VMMIO_INTERRUPT_STATUS: return s->interrupt_status;
-	case VMMIO_STATUS: return s->status;
+	case VMMIO_STATUS: return s->status ? s->status : t->reset_status;
 	case VMMIO_QUEUE_DESC_LOW: return q ? (uint32_t)q->desc_addr : 0;
 	case VMMIO_QUEUE_DESC_HIGH: return q ? (uint32_t)(q->desc_addr >> 32) : 0;
 	case VMMIO_QUEUE_DRIVER_LOW: return q ? (uint32_t)q->avail_addr : 0;
@@ -182,6 +182,12 @@ static void status_write(struct virtio_mmio *t, uint32_t v)
 
 	if (v == 0) {
 		virtio_mmio_reset(t);
+		return;
+	}
+	/* Device status is 8 bits (virtio 1.2 4.2.2); a state with more would
+	 * be saved but refused on restore (found by fuzz_virtio_mmio). */
+	if (v & ~0xffu) {
+		log_warn("%s: status 0x%x has bits above 0xff; ignored", t->name, v);
 		return;
 	}
 	/* The device owns NEEDS_RESET; the driver only adds bits. */
@@ -379,7 +385,10 @@ int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_saved *i
 			 (unsigned long long)t->device_features);
 		return -EINVAL;
 	}
-	if (in->driver_features & ~t->device_features) {
+	/* Before FEATURES_OK the driver may have written features that were
+	 * never offered (FEATURES_OK is then refused): a state a running
+	 * device can be saved in (found by fuzz_virtio_mmio). */
+	if ((in->status & VIRTIO_STATUS_FEATURES_OK) && (in->driver_features & ~t->device_features)) {
 		snprintf(err, errlen, "%s: negotiated features 0x%llx were never offered", t->name,
 			 (unsigned long long)in->driver_features);
 		return -EINVAL;

@@ -23,6 +23,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "ratelimit.h"
 #include "virtio.h"
 
 #define NET_QUEUE_SIZE 256
@@ -45,7 +46,30 @@ struct virtio_net {
 	uint16_t rx_heads[VIRTQ_MAX_SIZE];
 	uint32_t rx_lens[VIRTQ_MAX_SIZE];
 	struct virtio_net_stats stats;
+	/* rate limiters (net_config rx/tx_rate_limiter; PATCH replaces buckets) */
+	struct rate_limiter rl[2];  /* [NET_RXQ], [NET_TXQ] */
+	bool rl_watched[2];
+	bool rx_admitted;           /* the pending frame's tokens are taken */
+	uint64_t rl_throttled[2];   /* rx/tx_rate_limiter_throttled */
+	uint64_t rl_events[2];      /* rx_event_rate_limiter_count, tx_rate_limiter_event_count */
 };
+
+/* Take one frame's tokens (an operation and its bytes, header included,
+ * as Firecracker counts). false: throttled, nothing taken. */
+static bool net_rl_admit(struct virtio_net *n, unsigned q, uint64_t bytes)
+{
+	struct rate_limiter *rl = &n->rl[q];
+
+	if (!rate_limiter_limits_any(rl))
+		return true;
+	if (!rate_limiter_consume(rl, 1, RL_OPS))
+		return false;
+	if (!rate_limiter_consume(rl, bytes, RL_BYTES)) {
+		rate_limiter_replenish(rl, 1, RL_OPS);
+		return false;
+	}
+	return true;
+}
 
 static void tap_arm(struct virtio_net *n, bool on)
 {
@@ -154,6 +178,11 @@ static void rx_process(struct virtio_net *n)
 		if (!n->rx_len) {
 			ssize_t r;
 
+			/* Throttled: leave frames in the tap; the timer comes back. */
+			if (rate_limiter_is_blocked(&n->rl[NET_RXQ])) {
+				tap_arm(n, false);
+				break;
+			}
 			if (virtq_avail_count(q) == 0) {
 				if (virtq_enable_notify(q))
 					continue;
@@ -177,17 +206,29 @@ static void rx_process(struct virtio_net *n)
 			/* num_buffers is ours to fill; without MRG_RXBUF it is 1. */
 			n->rx_frame[10] = 1;
 			n->rx_frame[11] = 0;
+			n->rx_admitted = false;
+		}
+		if (!n->rx_admitted) {
+			if (!net_rl_admit(n, NET_RXQ, n->rx_len)) {
+				/* Hold the frame until the timer fires. */
+				n->rl_throttled[NET_RXQ]++;
+				tap_arm(n, false);
+				break;
+			}
+			n->rx_admitted = true;
 		}
 		uint16_t had = virtq_avail_count(q);
 		int r = rx_deliver(n);
 
 		if (r < 0) {
 			n->rx_len = 0;
+			n->rx_admitted = false;
 			tap_arm(n, false);
 			break;
 		}
 		if (r > 0) {
 			n->rx_len = 0;
+			n->rx_admitted = false;
 			pushed = true;
 			frames++;
 			continue;
@@ -233,6 +274,9 @@ static void tx_process(struct virtio_net *n)
 				n->t.kick(n->t.irq_opaque, NET_TXQ);
 			break;
 		}
+		/* Throttled: frames wait in the ring; the timer comes back. */
+		if (rate_limiter_is_blocked(&n->rl[NET_TXQ]))
+			break;
 		r = virtq_pop(q, n->t.mem, &n->chain);
 		if (r != 0)
 			popped++;
@@ -253,6 +297,11 @@ static void tx_process(struct virtio_net *n)
 			continue;
 		}
 		len = n->chain.readable_len;
+		if (!net_rl_admit(n, NET_TXQ, len)) {
+			virtq_unpop(q, 1);
+			n->rl_throttled[NET_TXQ]++;
+			break;
+		}
 		if (len < VIRTIO_NET_HDR_LEN) {
 			n->stats.tx_errors++;
 		} else if (len - VIRTIO_NET_HDR_LEN > max) {
@@ -282,6 +331,33 @@ static void tx_process(struct virtio_net *n)
 	}
 	if (pushed)
 		virtio_mmio_signal_used(&n->t, NET_TXQ);
+}
+
+/* A limiter's timer expired: move what waited (VMM thread). */
+static void on_rl_timer(struct virtio_net *n, unsigned q)
+{
+	virtio_mmio_lock(&n->t);
+	if (rate_limiter_timer_event(&n->rl[q]) == 0) {
+		n->rl_events[q]++;
+		if (q == NET_RXQ) {
+			if (virtio_mmio_driver_ok(&n->t))
+				tap_arm(n, true);
+			rx_process(n);
+		} else {
+			tx_process(n);
+		}
+	}
+	virtio_mmio_unlock(&n->t);
+}
+
+static void on_rx_timer(int fd, uint32_t events, void *opaque)
+{
+	on_rl_timer(opaque, NET_RXQ);
+}
+
+static void on_tx_timer(int fd, uint32_t events, void *opaque)
+{
+	on_rl_timer(opaque, NET_TXQ);
 }
 
 static void on_tap(int fd, uint32_t events, void *opaque)
@@ -348,6 +424,7 @@ static void net_reset(void *dev)
 	if (n->rx_len)
 		n->stats.rx_drops++;
 	n->rx_len = 0;
+	n->rx_admitted = false;
 	tap_arm(n, false);
 }
 
@@ -390,6 +467,10 @@ static void net_metrics(void *dev, struct metric_sink *sink)
 	sink->put(sink, "tx_fails", s->tx_errors);
 	sink->put(sink, "tx_drops", s->tx_drops);
 	sink->put(sink, "tx_malformed_frames", s->tx_oversized);
+	sink->put(sink, "rx_rate_limiter_throttled", n ? n->rl_throttled[NET_RXQ] : 0);
+	sink->put(sink, "rx_event_rate_limiter_count", n ? n->rl_events[NET_RXQ] : 0);
+	sink->put(sink, "tx_rate_limiter_throttled", n ? n->rl_throttled[NET_TXQ] : 0);
+	sink->put(sink, "tx_rate_limiter_event_count", n ? n->rl_events[NET_TXQ] : 0);
 }
 
 static void net_destroy(void *dev)
@@ -505,6 +586,8 @@ int virtio_net_create_fd(const struct net_config *cfg, int tap_fd, const struct 
 	n->tap = tap_fd;
 	if (host)
 		n->host = *host;
+	rate_limiter_init(&n->rl[NET_RXQ], &cfg->rx_rate_limiter, NULL, NULL);
+	rate_limiter_init(&n->rl[NET_TXQ], &cfg->tx_rate_limiter, NULL, NULL);
 	f = VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |
 	    VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) |
 	    VIRTIO_BIT(VIRTIO_NET_F_GUEST_UFO) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) |
@@ -524,6 +607,21 @@ int virtio_net_create_fd(const struct net_config *cfg, int tap_fd, const struct 
 			return r;
 		}
 		n->tap_watched = true;
+	}
+	/* The limiters' timers exist even without a limit: PATCH may add one. */
+	for (unsigned q = 0; q < 2; q++) {
+		r = rate_limiter_open_timer(&n->rl[q]);
+		if (r >= 0 && n->host.fd_add) {
+			r = n->host.fd_add(n->host.loop, n->rl[q].timer_fd, EPOLLIN,
+					   q == NET_RXQ ? on_rx_timer : on_tx_timer, n);
+			n->rl_watched[q] = r == 0;
+		}
+		if (r < 0) {
+			snprintf(err, errlen, "network interface '%s': rate limiter timer: %s",
+				 cfg->iface_id, strerror(-r));
+			virtio_net_destroy(n);
+			return r;
+		}
 	}
 	log_info("network interface '%s': tap '%s'", cfg->iface_id, cfg->host_dev_name);
 	*out = n;
@@ -549,6 +647,11 @@ void virtio_net_destroy(struct virtio_net *n)
 		n->host.fd_del(n->host.loop, n->tap);
 	if (n->tap >= 0)
 		close(n->tap);
+	for (unsigned q = 0; q < 2; q++) {
+		if (n->rl_watched[q] && n->host.fd_del)
+			n->host.fd_del(n->host.loop, n->rl[q].timer_fd);
+		rate_limiter_close(&n->rl[q]);
+	}
 	virtio_mmio_destroy(&n->t);
 	free(n->rx_frame);
 	free(n);
@@ -564,4 +667,17 @@ void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *out)
 	virtio_mmio_lock(&n->t);
 	*out = n->stats;
 	virtio_mmio_unlock(&n->t);
+}
+
+void virtio_net_update_rate_limiters(struct virtio_net *n, const struct rate_limiter_config *rx,
+				     const struct rate_limiter_config *tx)
+{
+	virtio_mmio_lock(&n->t);
+	if (rx)
+		rate_limiter_update(&n->rl[NET_RXQ], rx);
+	if (tx)
+		rate_limiter_update(&n->rl[NET_TXQ], tx);
+	virtio_mmio_unlock(&n->t);
+	log_info("network interface '%s': rate limiters updated (rx %s, tx %s)", n->cfg.iface_id,
+		 rx ? "replaced" : "kept", tx ? "replaced" : "kept");
 }

@@ -8,7 +8,8 @@
  *     wiring to the VMM bus, ioeventfds and irqfds (mmio_bus.c);
  *   - the device interface (struct device_ops, vmm.h) of every virtio-mmio
  *     device (device.c);
- *   - devices: block (blk*.c) and net (net.c);
+ *   - devices: block (blk*.c), net (net.c), entropy (rng.c), each with
+ *     an optional rate limiter (ratelimit/ratelimit.h);
  *   - the table of device kinds the VMM builds from its configuration
  *     (devices.c).
  *
@@ -36,10 +37,13 @@
 #define VIRTIO_F_INDIRECT_DESC   28
 #define VIRTIO_F_EVENT_IDX       29
 #define VIRTIO_F_VERSION_1       32
+#define VIRTIO_F_IN_ORDER        35
 #define VIRTIO_BIT(b)            (1ULL << (b))
 
 #define VIRTIO_ID_NET            1
 #define VIRTIO_ID_BLOCK          2
+#define VIRTIO_ID_RNG            4
+#define VIRTIO_ID_VSOCK          19
 
 #define VIRTIO_STATUS_ACKNOWLEDGE        1
 #define VIRTIO_STATUS_DRIVER             2
@@ -186,7 +190,7 @@ int virtq_chain_walk(const struct virtq_chain *c, bool writable, uint64_t off, u
 #define VIRTIO_MMIO_VERSION      2
 #define VIRTIO_MMIO_VENDOR       0x70736977u /* "wisp" */
 #define VIRTIO_MMIO_CONFIG       0x100
-#define VIRTIO_MAX_QUEUES        2
+#define VIRTIO_MAX_QUEUES        5   /* balloon: inflate, deflate, stats, hinting, reporting */
 
 /* Register offsets (virtio 1.2 §4.2.2). */
 enum virtio_mmio_reg {
@@ -265,6 +269,10 @@ struct virtio_mmio {
 	void (*kick)(void *opaque, unsigned q);
 	void *irq_opaque;
 	uint64_t irqs_raised;
+	/* Non-zero while a device reset still completes on the VMM thread
+	 * (virtio-blk Async: requests in flight): Status reads this instead
+	 * of 0. Set and cleared by the device, lock held. */
+	uint32_t reset_status;
 	/* glue (mmio_bus.c) */
 	struct vm_services svc;
 	bool attached;
@@ -336,6 +344,7 @@ int virtio_mmio_restore(struct virtio_mmio *t, const struct virtio_mmio_saved *i
  * virtio_dev_ops. struct device.dev is the transport. */
 extern const struct device_ops virtio_device_ops_blk;
 extern const struct device_ops virtio_device_ops_net;
+extern const struct device_ops virtio_device_ops_rng;
 #define VIRTIO_DEVICE_OPS_COMMON \
 	.reset = virtio_device_reset, .quiesce = virtio_device_quiesce, \
 	.state_size = virtio_device_state_size, .save = virtio_device_save, \
@@ -419,6 +428,9 @@ void virtio_blk_get_stats(struct virtio_blk *b, struct virtio_blk_stats *out);
  * mode, recompute capacity, raise a config-change interrupt. On error
  * nothing changes. */
 int virtio_blk_update_path(struct virtio_blk *b, const char *path, char *err, size_t errlen);
+/* PATCH /drives rate_limiter after boot: buckets `set` in patch replace
+ * the current ones (size 0: removed), the others stay (Firecracker's). */
+void virtio_blk_update_rate_limiter(struct virtio_blk *b, const struct rate_limiter_config *patch);
 /* Process queue 0 / async completions now (normally driven by the event
  * loop; exposed for tests). */
 void virtio_blk_process(struct virtio_blk *b);
@@ -461,6 +473,117 @@ int virtio_net_create_fd(const struct net_config *cfg, int tap_fd, const struct 
 void virtio_net_destroy(struct virtio_net *n);
 struct virtio_mmio *virtio_net_transport(struct virtio_net *n);
 void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *out);
+/* PATCH /network-interfaces after boot: each non-NULL patch updates that
+ * direction's limiter as virtio_blk_update_rate_limiter() does. */
+void virtio_net_update_rate_limiters(struct virtio_net *n, const struct rate_limiter_config *rx,
+				     const struct rate_limiter_config *tx);
+
+/* ------------------------------------------------------------------ */
+/* virtio-balloon (balloon.c)                                          */
+/* ------------------------------------------------------------------ */
+#define VIRTIO_ID_BALLOON                 5
+#define VIRTIO_BALLOON_F_STATS_VQ         1
+#define VIRTIO_BALLOON_F_DEFLATE_ON_OOM   2
+#define VIRTIO_BALLOON_F_FREE_PAGE_HINT   3
+#define VIRTIO_BALLOON_F_REPORTING        5
+#define VIRTIO_BALLOON_HINT_STOP          0   /* free_page_hint_cmd_id values */
+#define VIRTIO_BALLOON_HINT_DONE          1
+#define BALLOON_NR_STATS                  16  /* tags 0..15 (VIRTIO_BALLOON_S_*) */
+
+/* The latest statistics: val[tag] is meaningful where bit tag of present
+ * is set (the guest reported it). */
+struct balloon_stats {
+	uint32_t target_pages, actual_pages;
+	uint32_t present;
+	uint64_t val[BALLOON_NR_STATS];
+};
+
+/* A run of guest pages: page frames [pfn, pfn + npages). */
+struct balloon_range {
+	uint64_t pfn, npages;
+};
+
+struct virtio_balloon_counters {
+	uint64_t activate_fails, inflate_count, stats_updates_count, stats_update_fails;
+	uint64_t deflate_count, event_fails;
+	uint64_t free_page_report_count, free_page_report_freed, free_page_report_fails;
+	uint64_t free_page_hint_count, free_page_hint_freed, free_page_hint_fails;
+	uint64_t inflated_pages;   /* pages given back to the host */
+	uint64_t deflated_pages;
+	uint64_t invalid_pfns;     /* page frames outside guest RAM, refused */
+	uint64_t discard_fails;    /* madvise refused */
+};
+
+/* Pure: sort pfns[0..n) in place and merge it into runs (duplicates
+ * dropped); out has room for n. Returns the number of runs. */
+size_t balloon_compact_pfns(uint32_t *pfns, size_t n, struct balloon_range *out);
+/* Pure: does the 4 KiB page frame lie wholly inside guest RAM? */
+bool balloon_pfn_valid(const struct guest_mem *mem, uint32_t pfn);
+/* Pure: read len bytes of 10-byte {le16 tag, le64 value} records into st
+ * (present bits set); returns how many had an unknown tag (ignored). */
+int balloon_parse_stats(const uint8_t *buf, size_t len, struct balloon_stats *st);
+
+struct virtio_balloon;
+extern const struct device_ops virtio_device_ops_balloon;
+
+/* Build the device (amount_mib must fit in guest RAM). */
+int virtio_balloon_create(const struct balloon_config *cfg, const struct guest_mem *mem,
+			  const struct vm_services *host, struct virtio_balloon **out, char *err,
+			  size_t errlen);
+void virtio_balloon_destroy(struct virtio_balloon *b);
+struct virtio_mmio *virtio_balloon_transport(struct virtio_balloon *b);
+/* The configuration as it is now (target and interval after PATCHes). */
+void virtio_balloon_get_config(struct virtio_balloon *b, struct balloon_config *out);
+/* PATCH /balloon, /balloon/statistics and the hinting commands. On error
+ * err holds Firecracker's BalloonError text and nothing changed:
+ * -ENODEV the driver is not active, -EINVAL refused value, -ENOTSUP the
+ * feature was not configured. */
+int virtio_balloon_set_target(struct virtio_balloon *b, uint32_t amount_mib, char *err,
+			      size_t errlen);
+int virtio_balloon_set_stats_interval(struct virtio_balloon *b, uint16_t secs, char *err,
+				      size_t errlen);
+/* -ENOTSUP when statistics are disabled. */
+int virtio_balloon_get_stats(struct virtio_balloon *b, struct balloon_stats *out);
+void virtio_balloon_get_counters(struct virtio_balloon *b, struct virtio_balloon_counters *out);
+int virtio_balloon_hint_start(struct virtio_balloon *b, bool ack_on_stop, char *err,
+			      size_t errlen);
+int virtio_balloon_hint_stop(struct virtio_balloon *b, char *err, size_t errlen);
+int virtio_balloon_hint_status(struct virtio_balloon *b, uint32_t *host_cmd, bool *has_guest_cmd,
+			       uint32_t *guest_cmd, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ */
+/* virtio-rng (rng.c): the entropy device                              */
+/* ------------------------------------------------------------------ */
+struct virtio_rng;
+
+/* Build the device (getrandom(), cfg's rate limiter); the transport is
+ * ready for virtio_mmio_attach(). */
+int virtio_rng_create(const struct entropy_config *cfg, const struct guest_mem *mem,
+		      const struct vm_services *host, struct virtio_rng **out, char *err,
+		      size_t errlen);
+void virtio_rng_destroy(struct virtio_rng *r);
+struct virtio_mmio *virtio_rng_transport(struct virtio_rng *r);
+/* Serve the queue now (normally the event loop does; tests). */
+void virtio_rng_process(struct virtio_rng *r);
+
+/* ------------------------------------------------------------------ */
+/* virtio-vsock with Firecracker's hybrid (Unix socket) backend (vsock*.c) */
+/* ------------------------------------------------------------------ */
+extern const struct device_ops virtio_device_ops_vsock;
+struct virtio_vsock;
+
+/* Bind and listen on cfg->uds_path (refused if the path exists, as in
+ * Firecracker) and build the device; the socket is unlinked by destroy. */
+int virtio_vsock_create(const struct vsock_config *cfg, const struct guest_mem *mem,
+			const struct vm_services *host, struct virtio_vsock **out, char *err,
+			size_t errlen);
+void virtio_vsock_destroy(struct virtio_vsock *v);
+struct virtio_mmio *virtio_vsock_transport(struct virtio_vsock *v);
+/* Serve the host sockets once (normally the event loop does; tests). */
+void virtio_vsock_poll(struct virtio_vsock *v);
+/* Put VIRTIO_VSOCK_EVENT_TRANSPORT_RESET on the event queue (lock held;
+ * done after a restore). 0, or -ENOBUFS without an event buffer. */
+int virtio_vsock_transport_reset(struct virtio_vsock *v);
 
 /* ------------------------------------------------------------------ */
 /* Registration (devices.c)                                            */
@@ -476,6 +599,8 @@ int virtio_devices_create(const struct vm_services *svc, const struct vm_config 
 /* The drive / network device with that id in list, or NULL. */
 struct virtio_blk *virtio_devices_blk(struct device_list *list, const char *drive_id);
 struct virtio_net *virtio_devices_net(struct device_list *list, const char *iface_id);
+/* The balloon device in list, or NULL. */
+struct virtio_balloon *virtio_devices_balloon(struct device_list *list);
 /* Is d a virtio-mmio device (announced with virtio_mmio.device=)? */
 bool virtio_device_is(const struct device *d);
 

@@ -287,6 +287,14 @@ static int check_config(struct loaded *l, const struct api_snapshot_load *p, cha
 		snprintf(l->cfg.nets[k].host_dev_name, sizeof(l->cfg.nets[k].host_dev_name), "%s",
 			 o->host_dev_name);
 	}
+	if (p->has_vsock_override) {
+		if (!l->cfg.vsock.set) {
+			ERR("vsock_override: the snapshot has no vsock device");
+			return -EINVAL;
+		}
+		snprintf(l->cfg.vsock.uds_path, sizeof(l->cfg.vsock.uds_path), "%s",
+			 p->vsock_uds_path);
+	}
 	l->cfg.machine.track_dirty_pages = p->track_dirty_pages;
 	return 0;
 }
@@ -373,7 +381,9 @@ static int load_files(struct loaded *l, const struct api_snapshot_load *p, char 
 /* Give every device of the new VM its saved state. The VM was built from
  * the snapshot's configuration, so the devices are the same list; each is
  * matched by kind and id (the boot timer comes and goes with --boot-timer
- * and has no state). */
+ * and has no state). A format 1.0 snapshot predates the VMGenID: its guest
+ * has no ACPI table naming one, so the VM's vmgenid device is left as
+ * created (its ID in a page that guest never reads) and raises nothing. */
 static int restore_devices(struct vm *vm, struct loaded *l, char *err, size_t errlen)
 {
 	bool used[DEVICE_MAX] = { false };
@@ -405,7 +415,8 @@ static int restore_devices(struct vm *vm, struct loaded *l, char *err, size_t er
 			}
 			used[k] = found = true;
 		}
-		if (!found && d->ops != &boot_timer_device_ops) {
+		if (!found && d->ops != &boot_timer_device_ops &&
+		    !(d->ops == &vmgenid_device_ops && l->f.major == 1 && l->f.minor == 0)) {
 			ERR("snapshot_path: the snapshot has no state for %s %s", d->ops->kind, d->id);
 			return -EINVAL;
 		}

@@ -123,6 +123,10 @@ struct guest_mem {
 #define VIRTIO_MMIO_BASE  (MMIO_GAP_START + 0x1000)
 #define VIRTIO_MMIO_SIZE  0x1000
 #define VIRTIO_IRQ_BASE   5
+/* The ACPI generic event device's interrupt (VMGenID's "new generation"
+ * notification, edge, active high): the one ISA pin no other device uses
+ * (0 timer, 1 i8042, 2 cascade, 4 serial, 5..23 virtio). */
+#define GED_IRQ           3
 #define IOAPIC_ADDR       0xFEC00000ULL
 #define LAPIC_ADDR        0xFEE00000ULL
 
@@ -156,6 +160,49 @@ void guest_mem_mark_dirty(const struct guest_mem *mem, const void *hva, uint64_t
 #define VM_PATH_MAX      4096
 #define VM_CMDLINE_MAX   4096
 
+/* Firecracker's TokenBucketConfig / RateLimiterConfig (ratelimit/ratelimit.h
+ * implements them). In a stored configuration a bucket is `set` only when it
+ * limits (size > 0 and refill_time > 0): `{}`, null buckets and size 0 mean
+ * no limit. In a PATCH, `set` means the bucket was given (and replaces the
+ * current one; given but size or refill_time 0 removes it). */
+struct token_bucket_config {
+	bool set;
+	uint64_t size;            /* tokens (bytes or operations) */
+	uint64_t one_time_burst;  /* extra tokens, once; 0: none */
+	uint64_t refill_time;     /* ms to refill `size` tokens */
+};
+
+struct rate_limiter_config {
+	struct token_bucket_config bandwidth;   /* bytes */
+	struct token_bucket_config ops;         /* operations */
+};
+
+static inline bool token_bucket_limits(const struct token_bucket_config *b)
+{
+	return b->set && b->size > 0 && b->refill_time > 0;
+}
+
+static inline bool rate_limiter_limits(const struct rate_limiter_config *r)
+{
+	return token_bucket_limits(&r->bandwidth) || token_bucket_limits(&r->ops);
+}
+
+/* PUT /entropy: the virtio-rng device (one at most). */
+struct entropy_config {
+	bool set;
+	struct rate_limiter_config rate_limiter;
+};
+
+/* PUT /balloon: the virtio-balloon device (one at most). */
+struct balloon_config {
+	bool set;
+	uint32_t amount_mib;               /* target size */
+	bool deflate_on_oom;
+	uint16_t stats_polling_interval_s; /* 0: no statistics queue */
+	bool free_page_hinting;
+	bool free_page_reporting;
+};
+
 enum cache_type { CACHE_UNSAFE = 0, CACHE_WRITEBACK = 1 };
 enum io_engine { IO_ENGINE_SYNC = 0, IO_ENGINE_ASYNC = 1 };
 
@@ -167,6 +214,7 @@ struct drive_config {
 	char partuuid[VM_ID_MAX + 1];   /* "" if absent */
 	enum cache_type cache_type;
 	enum io_engine io_engine;
+	struct rate_limiter_config rate_limiter;
 };
 
 struct net_config {
@@ -175,6 +223,8 @@ struct net_config {
 	bool has_mac;
 	uint8_t guest_mac[6];
 	uint16_t mtu;                    /* 0 = not advertised */
+	struct rate_limiter_config rx_rate_limiter;
+	struct rate_limiter_config tx_rate_limiter;
 };
 
 struct boot_source_config {
@@ -208,6 +258,16 @@ struct metrics_config {
 	char metrics_path[VM_PATH_MAX];
 };
 
+/* The vsock device (PUT /vsock, config "vsock"): Firecracker's hybrid
+ * vsock over Unix sockets at uds_path (virtio/vsock.c, docs/vsock.md). */
+#define VSOCK_UDS_PATH_MAX 107   /* sizeof(sun_path) - 1 */
+struct vsock_config {
+	bool set;
+	uint64_t guest_cid;              /* >= 3 */
+	char uds_path[VSOCK_UDS_PATH_MAX + 1];
+	char vsock_id[VM_ID_MAX + 1];    /* deprecated; "" if absent */
+};
+
 struct vm_config {
 	struct boot_source_config boot;
 	struct machine_config machine;
@@ -217,6 +277,9 @@ struct vm_config {
 	struct net_config nets[VM_MAX_NETS];
 	struct logger_config logger;
 	struct metrics_config metrics;
+	struct balloon_config balloon;
+	struct vsock_config vsock;
+	struct entropy_config entropy;
 };
 
 /* Firecracker's defaults: 1 vCPU, 128 MiB, no SMT, no dirty tracking. */
@@ -318,7 +381,7 @@ struct device_ops {
 	void (*destroy)(void *dev);
 };
 
-#define DEVICE_MAX 24   /* serial, i8042, boot timer and up to 19 virtio devices */
+#define DEVICE_MAX 24   /* serial, i8042, boot timer, vmgenid and up to 19 virtio devices */
 
 struct device {
 	const struct device_ops *ops;
@@ -357,5 +420,14 @@ int i8042_send_ctrl_alt_del(void *i8042);
  * writes 123; t0 wall/cpu in us. */
 int boot_timer_create(const struct vm_services *svc, uint64_t start_us, uint64_t start_cpu_us,
 		      struct device *out, char *err, size_t errlen);
+/* VM Generation ID (vmgenid.c): 16 random bytes written at guest-physical
+ * addr (in RAM) at creation, a new ID written by each restore, and GSI gsi
+ * (the GED's) raised once by restored(). */
+#define VMGENID_ID_SIZE 16
+extern const struct device_ops vmgenid_device_ops;
+int vmgenid_create(const struct vm_services *svc, uint64_t addr, unsigned gsi,
+		   struct device *out, char *err, size_t errlen);
+/* The current ID (dev->dev of a "vmgenid" device). */
+void vmgenid_get(void *vmgenid, uint8_t id[VMGENID_ID_SIZE]);
 
 #endif /* WISP_VMM_H */

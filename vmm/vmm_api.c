@@ -18,6 +18,7 @@
 #include "vm.h"
 #include "vmm_ctl.h"
 #include "virtio.h"
+#include "ratelimit.h"
 
 #define NOT_AFTER_BOOT "The requested operation is not supported after starting the microVM."
 #define NOT_BEFORE_BOOT "The requested operation is not supported before starting the microVM."
@@ -89,24 +90,24 @@ static void put_drive(struct vmm *vmm, const struct drive_config *d, struct api_
 static void patch_drive(struct vmm *vmm, const struct api_drive_patch *p, struct api_response *resp)
 {
 	int idx = vmconfig_find_drive(&vmm->cfg, p->drive_id);
+	int vidx = vmconfig_find_drive(&vmm->vm->cfg, p->drive_id);
+	struct virtio_blk *b;
+	char err[1024];
 
 	if (idx < 0) {
 		api_response_fault(resp, "drive_id: no drive with id '%s'", p->drive_id);
 		return;
 	}
-	if (!p->has_path_on_host) {
+	if (!p->has_path_on_host && !p->has_rate_limiter) {
 		api_response_no_content(resp);
 		return;
 	}
-	{
-		struct virtio_blk *b = virtio_devices_blk(&vmm->vm->devices, p->drive_id);
-		char err[1024];
-		int vidx;
-
-		if (!b) {
-			api_response_fault(resp, "drive_id: drive '%s' has no device", p->drive_id);
-			return;
-		}
+	b = virtio_devices_blk(&vmm->vm->devices, p->drive_id);
+	if (!b) {
+		api_response_fault(resp, "drive_id: drive '%s' has no device", p->drive_id);
+		return;
+	}
+	if (p->has_path_on_host) {
 		if (virtio_blk_update_path(b, p->path_on_host, err, sizeof(err)) < 0) {
 			metrics_count_drive_update(false);
 			api_response_fault(resp, "path_on_host: %s", err);
@@ -115,12 +116,52 @@ static void patch_drive(struct vmm *vmm, const struct api_drive_patch *p, struct
 		metrics_count_drive_update(true);
 		snprintf(vmm->cfg.drives[idx].path_on_host, sizeof(vmm->cfg.drives[idx].path_on_host),
 			 "%s", p->path_on_host);
-		vidx = vmconfig_find_drive(&vmm->vm->cfg, p->drive_id);
 		if (vidx >= 0)
 			snprintf(vmm->vm->cfg.drives[vidx].path_on_host,
 				 sizeof(vmm->vm->cfg.drives[vidx].path_on_host), "%s", p->path_on_host);
-		api_response_no_content(resp);
 	}
+	if (p->has_rate_limiter) {
+		/* Firecracker's PATCH: buckets given replace (or remove), others stay. */
+		virtio_blk_update_rate_limiter(b, &p->rate_limiter);
+		rate_limiter_config_merge(&vmm->cfg.drives[idx].rate_limiter, &p->rate_limiter);
+		if (vidx >= 0)
+			rate_limiter_config_merge(&vmm->vm->cfg.drives[vidx].rate_limiter,
+						  &p->rate_limiter);
+	}
+	api_response_no_content(resp);
+}
+
+static void patch_net(struct vmm *vmm, const struct api_net_patch *p, struct api_response *resp)
+{
+	int idx = vmconfig_find_net(&vmm->cfg, p->iface_id);
+	int vidx = vmconfig_find_net(&vmm->vm->cfg, p->iface_id);
+	struct virtio_net *n;
+
+	if (idx < 0) {
+		api_response_fault(resp, "iface_id: no network interface with id '%s'", p->iface_id);
+		return;
+	}
+	n = virtio_devices_net(&vmm->vm->devices, p->iface_id);
+	if (!n) {
+		api_response_fault(resp, "iface_id: network interface '%s' has no device", p->iface_id);
+		return;
+	}
+	/* Firecracker's PATCH: buckets given replace (or remove), others stay. */
+	virtio_net_update_rate_limiters(n, p->has_rx_rate_limiter ? &p->rx_rate_limiter : NULL,
+					p->has_tx_rate_limiter ? &p->tx_rate_limiter : NULL);
+	if (p->has_rx_rate_limiter) {
+		rate_limiter_config_merge(&vmm->cfg.nets[idx].rx_rate_limiter, &p->rx_rate_limiter);
+		if (vidx >= 0)
+			rate_limiter_config_merge(&vmm->vm->cfg.nets[vidx].rx_rate_limiter,
+						  &p->rx_rate_limiter);
+	}
+	if (p->has_tx_rate_limiter) {
+		rate_limiter_config_merge(&vmm->cfg.nets[idx].tx_rate_limiter, &p->tx_rate_limiter);
+		if (vidx >= 0)
+			rate_limiter_config_merge(&vmm->vm->cfg.nets[vidx].tx_rate_limiter,
+						  &p->tx_rate_limiter);
+	}
+	api_response_no_content(resp);
 }
 
 static void action(struct vmm *vmm, enum api_action a, struct api_response *resp)
@@ -275,6 +316,131 @@ static void put_logger(struct vmm *vmm, const struct api_logger *l, struct api_r
 	api_response_no_content(resp);
 }
 
+/* The balloon's endpoints, with Firecracker's rules and texts (PUT only
+ * before boot; PATCH, statistics and hinting only after). */
+#define BALLOON_NO_DEVICE "Failed perform action on device: Device not found"
+
+static void balloon_request(struct vmm *vmm, const struct api_request *req,
+			    struct api_response *resp)
+{
+	struct virtio_balloon *b = vmm->vm ? virtio_devices_balloon(&vmm->vm->devices) : NULL;
+	const char *upd = "Balloon update error: ";
+	char err[256];
+	int r = 0;
+
+	if (req->kind == API_REQ_GET_BALLOON) {
+		struct balloon_config bc;
+
+		if (!vmm->vm && !vmm->cfg.balloon.set) {
+			api_response_fault(resp, "Balloon config error: No balloon device found.");
+		} else if (vmm->vm && !b) {
+			api_response_fault(resp, "Internal VMM error: " BALLOON_NO_DEVICE);
+		} else {
+			if (b)
+				virtio_balloon_get_config(b, &bc);
+			else
+				bc = vmm->cfg.balloon;
+			api_response_json(resp, api_balloon_json(&bc));
+		}
+		return;
+	}
+	if (req->kind == API_REQ_PUT_BALLOON) {
+		if (vmm->vm)
+			api_response_fault(resp, NOT_AFTER_BOOT);
+		else if (req->u.balloon.amount_mib > vmm->cfg.machine.mem_size_mib)
+			api_response_fault(resp, "Balloon config error: Amount of pages requested is "
+					   "too large.");
+		else {
+			vmm->cfg.balloon = req->u.balloon;
+			vmm->cfg.balloon.set = true;
+			api_response_no_content(resp);
+		}
+		return;
+	}
+	if (!vmm->vm) {
+		api_response_fault(resp, NOT_BEFORE_BOOT);
+		return;
+	}
+	if (!b) {
+		api_response_fault(resp, "%s" BALLOON_NO_DEVICE,
+				   req->kind == API_REQ_GET_BALLOON_STATS ? "Internal VMM error: " : upd);
+		return;
+	}
+	switch (req->kind) {
+	case API_REQ_PATCH_BALLOON:
+		r = virtio_balloon_set_target(b, req->u.balloon_amount_mib, err, sizeof(err));
+		if (r == 0) {
+			vmm->cfg.balloon.amount_mib = req->u.balloon_amount_mib;
+			vmm->vm->cfg.balloon.amount_mib = req->u.balloon_amount_mib;
+		}
+		break;
+	case API_REQ_PATCH_BALLOON_STATS:
+		r = virtio_balloon_set_stats_interval(b, req->u.balloon_stats_s, err, sizeof(err));
+		if (r == 0) {
+			vmm->cfg.balloon.stats_polling_interval_s = req->u.balloon_stats_s;
+			vmm->vm->cfg.balloon.stats_polling_interval_s = req->u.balloon_stats_s;
+		}
+		break;
+	case API_REQ_GET_BALLOON_STATS: {
+		struct balloon_stats st;
+
+		if (virtio_balloon_get_stats(b, &st) < 0) {
+			api_response_fault(resp, "Internal VMM error: Balloon: Received stats query "
+					   "when stats are disabled.");
+			return;
+		}
+		api_response_json(resp, api_balloon_stats_json(st.target_pages, st.actual_pages,
+							       st.present, st.val));
+		return;
+	}
+	case API_REQ_BALLOON_HINT_START:
+		r = virtio_balloon_hint_start(b, req->u.hint_ack_on_stop, err, sizeof(err));
+		break;
+	case API_REQ_BALLOON_HINT_STOP:
+		r = virtio_balloon_hint_stop(b, err, sizeof(err));
+		break;
+	case API_REQ_BALLOON_HINT_STATUS: {
+		uint32_t host_cmd, guest_cmd;
+		bool has_guest;
+
+		r = virtio_balloon_hint_status(b, &host_cmd, &has_guest, &guest_cmd, err,
+					       sizeof(err));
+		if (r == 0) {
+			api_response_json(resp, api_balloon_hint_status_json(host_cmd, has_guest,
+									     guest_cmd));
+			return;
+		}
+		break;
+	}
+	default:
+		api_response_fault(resp, "unsupported request");
+		return;
+	}
+	if (r < 0)
+		api_response_fault(resp, "%sBalloon: %s", upd, err);
+	else
+		api_response_no_content(resp);
+}
+
+static bool balloon_kind(enum api_request_kind k)
+{
+	return k == API_REQ_GET_BALLOON || k == API_REQ_PUT_BALLOON || k == API_REQ_PATCH_BALLOON ||
+	       k == API_REQ_GET_BALLOON_STATS || k == API_REQ_PATCH_BALLOON_STATS ||
+	       k == API_REQ_BALLOON_HINT_START || k == API_REQ_BALLOON_HINT_STATUS ||
+	       k == API_REQ_BALLOON_HINT_STOP;
+}
+
+/* Firecracker's MachineConfigError::IncompatibleBalloonSize. */
+static bool balloon_fits(const struct vmm *vmm, unsigned mem_size_mib, struct api_response *resp)
+{
+	if (vmm->cfg.balloon.set && mem_size_mib < vmm->cfg.balloon.amount_mib) {
+		api_response_fault(resp, "Machine config error: The memory size (MiB) is smaller "
+				   "than the previously set balloon device target size.");
+		return false;
+	}
+	return true;
+}
+
 static void handle(struct vmm *vmm, const struct api_request *req, struct api_response *resp);
 
 /* Requests that configure what a boot builds (a snapshot load is refused
@@ -283,7 +449,8 @@ static void handle(struct vmm *vmm, const struct api_request *req, struct api_re
 static bool boot_specific(enum api_request_kind k)
 {
 	return k == API_REQ_PUT_MACHINE_CONFIG || k == API_REQ_PATCH_MACHINE_CONFIG ||
-	       k == API_REQ_PUT_BOOT_SOURCE || k == API_REQ_PUT_DRIVE || k == API_REQ_PUT_NET;
+	       k == API_REQ_PUT_BOOT_SOURCE || k == API_REQ_PUT_DRIVE || k == API_REQ_PUT_NET ||
+	       k == API_REQ_PUT_ENTROPY || k == API_REQ_PUT_BALLOON || k == API_REQ_PUT_VSOCK;
 }
 
 void vmm_api_handle(void *ctx, const struct api_request *req, struct api_response *resp)
@@ -299,6 +466,10 @@ static void handle(struct vmm *vmm, const struct api_request *req, struct api_re
 {	char err[1024];
 	bool booted = vmm->vm != NULL;
 
+	if (balloon_kind(req->kind)) {
+		balloon_request(vmm, req, resp);
+		return;
+	}
 	switch (req->kind) {
 	case API_REQ_GET_INSTANCE_INFO:
 		api_response_json(resp, api_instance_info_json(vmm->args->id, instance_state(vmm)));
@@ -330,12 +501,7 @@ static void handle(struct vmm *vmm, const struct api_request *req, struct api_re
 			api_response_fault(resp, NOT_BEFORE_BOOT);
 			return;
 		}
-		if (vmconfig_find_net(&vmm->cfg, req->u.net_patch.iface_id) < 0) {
-			api_response_fault(resp, "iface_id: no network interface with id '%s'",
-					   req->u.net_patch.iface_id);
-			return;
-		}
-		api_response_no_content(resp);
+		patch_net(vmm, &req->u.net_patch, resp);
 		return;
 	default:
 		break;
@@ -351,6 +517,8 @@ static void handle(struct vmm *vmm, const struct api_request *req, struct api_re
 		snapshot_load(vmm, &req->u.snap_load, resp);
 		return;
 	case API_REQ_PUT_MACHINE_CONFIG:
+		if (!balloon_fits(vmm, req->u.machine.mem_size_mib, resp))
+			return;
 		vmm->cfg.machine = req->u.machine;
 		api_response_no_content(resp);
 		return;
@@ -361,6 +529,8 @@ static void handle(struct vmm *vmm, const struct api_request *req, struct api_re
 			api_response_fault(resp, "%s", err);
 			return;
 		}
+		if (!balloon_fits(vmm, mc.mem_size_mib, resp))
+			return;
 		vmm->cfg.machine = mc;
 		api_response_no_content(resp);
 		return;
@@ -380,6 +550,25 @@ static void handle(struct vmm *vmm, const struct api_request *req, struct api_re
 		return;
 	case API_REQ_PUT_LOGGER:
 		put_logger(vmm, &req->u.logger, resp);
+		return;
+	case API_REQ_PUT_VSOCK: {
+		struct stat st;
+
+		/* Firecracker binds the socket here: an existing path fails now
+		 * (wisp binds it at InstanceStart and checks again then). */
+		if (lstat(req->u.vsock.uds_path, &st) == 0) {
+			api_response_fault(resp, "Cannot create backend for vsock device: Error binding "
+					   "to the host-side Unix socket: %s (os error %d)",
+					   strerror(EADDRINUSE), EADDRINUSE);
+			return;
+		}
+		vmm->cfg.vsock = req->u.vsock;
+		api_response_no_content(resp);
+		return;
+	}
+	case API_REQ_PUT_ENTROPY:
+		vmm->cfg.entropy = req->u.entropy;
+		api_response_no_content(resp);
 		return;
 	case API_REQ_PUT_METRICS:
 		if (metrics_init(vmm, req->u.metrics.metrics_path, err, sizeof(err)) < 0) {

@@ -31,6 +31,7 @@ struct hvm_memmap_table_entry {
 };
 
 /* struct boot_params offsets (Documentation/arch/x86/zero-page.rst) */
+#define BP_ACPI_RSDP_ADDR   0x070
 #define BP_EXT_CMD_LINE_PTR 0x0c8
 #define BP_E820_ENTRIES     0x1e8
 #define BP_CMD_LINE_PTR     0x228
@@ -80,6 +81,7 @@ static void parse_pvh(const struct hvm_start_info *si)
 		return;
 	}
 	copy_cmdline(si->cmdline_paddr);
+	g_boot.rsdp = si->rsdp_paddr;
 	if (si->version >= 1 && si->memmap_paddr && si->memmap_entries) {
 		const struct hvm_memmap_table_entry *e =
 			(const void *)(uintptr_t)si->memmap_paddr;
@@ -97,6 +99,7 @@ static void parse_boot_params(const uint8_t *bp)
 	unsigned n = bp[BP_E820_ENTRIES];
 
 	copy_cmdline(cmd);
+	memcpy(&g_boot.rsdp, bp + BP_ACPI_RSDP_ADDR, 8);
 	if (n > BP_E820_MAX) {
 		problem("boot_params: e820_entries > 128");
 		n = BP_E820_MAX;

@@ -140,7 +140,7 @@ void printk_unlocked(const char *fmt, ...) PRINTF(1, 2);
 #define E820_RAM 1
 #define MAX_MEMMAP 128
 #define MAX_PARAMS 32
-#define MAX_VIRTIO 16
+#define MAX_VIRTIO 24
 #define CMDLINE_MAX 4096
 
 struct mem_range {
@@ -165,6 +165,7 @@ struct bootinfo {
 	struct virtio_mmio_desc virtio[MAX_VIRTIO];
 	unsigned nvirtio;
 	char problem[128];            /* first problem met while parsing, or "" */
+	uint64_t rsdp;                /* ACPI RSDP from the boot information, 0 if none */
 };
 extern struct bootinfo g_boot;
 extern int boot_kind;              /* entry.S */
@@ -240,11 +241,21 @@ NORETURN void scen_ticker(void);
 NORETURN void scen_perf(void);
 NORETURN void scen_blk(void);
 NORETURN void scen_blk_bench(void);
+NORETURN void scen_blk_reset(void);
+NORETURN void scen_rng(void);
 NORETURN void scen_hostile(void);
 NORETURN void scen_flood(void);
 NORETURN void scen_net(void);
 NORETURN void scen_net_burst(void);
 NORETURN void scen_net_bench(void);
 NORETURN void scen_snap(void);
+NORETURN void scen_balloon(void);
+NORETURN void scen_vsock(void);
+NORETURN void scen_acpi(void);
+
+/* ---------------- ACPI (acpi_find.c) ---------------- */
+/* Append the DSDT's virtio-mmio devices (LNRO0005) to g_boot.virtio;
+ * returns how many (0 when there are no usable tables). */
+unsigned acpi_virtio_from_dsdt(void);
 
 #endif

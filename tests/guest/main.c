@@ -29,12 +29,17 @@ static const struct scenario scenarios[] = {
 	{ "perf", scen_perf },
 	{ "blk", scen_blk },
 	{ "blk-bench", scen_blk_bench },
+	{ "blk-reset", scen_blk_reset },
+	{ "rng", scen_rng },
 	{ "hostile", scen_hostile },
 	{ "flood", scen_flood },
 	{ "net", scen_net },
 	{ "net-burst", scen_net_burst },
 	{ "net-bench", scen_net_bench },
 	{ "snap", scen_snap },
+	{ "balloon", scen_balloon },
+	{ "vsock", scen_vsock },
+	{ "acpi", scen_acpi },
 };
 
 void machine_reset(void)
@@ -101,6 +106,15 @@ void guest_main(void)
 	       boot_kind_name(), g_scenario);
 	if (g_boot.problem[0])
 		printk("wtest: boot information: %s\n", g_boot.problem);
+	/* No virtio_mmio.device words: take the devices from the DSDT (acpi_find.c);
+	 * the acpi scenario judges the tables itself. */
+	if (!g_boot.nvirtio && strcmp(g_scenario, "acpi")) {
+		unsigned n = acpi_virtio_from_dsdt();
+
+		if (n)
+			printk("wtest: %u virtio devices from the ACPI DSDT (no virtio_mmio.device words)\n",
+			       n);
+	}
 
 	for (size_t i = 0; i < ARRAY_SIZE(scenarios); i++)
 		if (!strcmp(g_scenario, scenarios[i].name))

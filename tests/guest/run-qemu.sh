@@ -12,12 +12,20 @@
 #           through the QEMU monitor (sendkey ctrl-alt-delete);
 #   snap    writes "x" after "SNAP 2", then the command byte "V" once the
 #           echo "Ex" came back.
+#   acpi    boots with ACPI on (-M microvm,acpi=on); with wtest.wait=1 in
+#           WTEST_ARGS, once the guest waits for commands: system_powerdown
+#           through the monitor (QEMU signals it through the GED's
+#           interrupt), "G" after "ACPI: ged interrupt 1", "Q" after the
+#           "VMGENID ..." line.
 #
 # Environment:
 #   WTEST_ARGS     extra guest command-line words (e.g. "wtest.stride=8")
 #   WTEST_TIMEOUT  seconds before the guest is killed (default 60)
 #   WTEST_MEM      guest RAM in MiB (default 128)
 #   WTEST_SMP      vCPUs (default 1)
+#   WTEST_ACPI     on: -M microvm,acpi=on for any scenario (QEMU then puts no
+#                  virtio_mmio.device words on the command line; the guest
+#                  takes its devices from the DSDT). Always on for acpi.
 #   QEMU           QEMU binary (default qemu-system-x86_64)
 # Exit status: 0 pass, 1 fail/no result, 2 usage, 77 no /dev/kvm (skip).
 set -u
@@ -57,8 +65,10 @@ cmdline="wtest=$scen"
 if [ "$scen" = ticker ]; then
 	extra+=(-device i8042)
 fi
+acpi=${WTEST_ACPI:-off}
+[ "$scen" = acpi ] && acpi=on
 
-"$qemu" -M microvm,acpi=off -enable-kvm -m "${WTEST_MEM:-128}" -smp "${WTEST_SMP:-1}" \
+"$qemu" -M "microvm,acpi=$acpi" -enable-kvm -m "${WTEST_MEM:-128}" -smp "${WTEST_SMP:-1}" \
 	-nodefaults -no-user-config -nographic -no-reboot \
 	-serial stdio -monitor "pipe:$tmp/mon" \
 	-kernel "$guest" -append "$cmdline" \
@@ -80,6 +90,18 @@ while kill -0 "$pid" 2>/dev/null; do
 	if [ "$scen" = snap ] && [ $sent_input = 1 ] && tr -d '\r' 2>/dev/null <"$tmp/out" | grep -qx 'Ex'; then
 		printf 'V' >&3
 		sent_input=2
+	fi
+	if [ "$scen" = acpi ] && [ $sent_input = 0 ] && grep -q '^ACPI: waiting for commands' "$tmp/out"; then
+		printf 'system_powerdown\n' >&4
+		sent_input=1
+	fi
+	if [ "$scen" = acpi ] && [ $sent_input = 1 ] && tr -d '\r' 2>/dev/null <"$tmp/out" | grep -qx 'ACPI: ged interrupt 1'; then
+		printf 'G' >&3
+		sent_input=2
+	fi
+	if [ "$scen" = acpi ] && [ $sent_input = 2 ] && grep -q '^VMGENID ' "$tmp/out"; then
+		printf 'Q' >&3
+		sent_input=3
 	fi
 	if [ "$scen" = ticker ] && [ $sent_cad = 0 ] && [ "$(grep -c '^TICK ' "$tmp/out")" -ge 3 ]; then
 		printf 'sendkey ctrl-alt-delete\n' >&4

@@ -113,7 +113,9 @@ int vio_probe(struct vdev *d, unsigned index)
 void vio_reset(struct vdev *d)
 {
 	vio_write(d, VIO_STATUS, 0);
-	for (unsigned i = 0; i < 1000 && vio_read(d, VIO_STATUS) != 0; i++)
+	/* A device may take a while to retire what was in flight (virtio-blk
+	 * Async: the VMM thread reaps it); Status reads 0 once it has. */
+	for (unsigned i = 0; i < 200000 && vio_read(d, VIO_STATUS) != 0; i++)
 		cpu_relax();
 }
 

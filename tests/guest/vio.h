@@ -104,7 +104,7 @@ struct vdev {
 	uint64_t offered;           /* DeviceFeatures */
 	uint64_t features;          /* negotiated */
 	unsigned nq;
-	struct vq q[2];
+	struct vq q[5];             /* vsock has three queues, balloon up to five */
 	volatile uint32_t irqs;     /* interrupts taken */
 	volatile uint32_t last_isr; /* InterruptStatus seen by the handler */
 	char err[128];              /* why probe/setup failed */

@@ -285,11 +285,11 @@ START_TEST(preboot_happy_paths_and_refusals)
 	FAULT(&w, "POST", "/actions", "{\"action_type\": \"InstanceStart\"}",
 	      "Invalid request method and/or path: POST /actions.");
 	FAULT(&w, "DELETE", "/machine-config", NULL, "Invalid request method and/or path");
-	FAULT(&w, "PUT", "/vsock", "{}", "/vsock is not supported by wisp.");
-	FAULT(&w, "GET", "/balloon", NULL, "/balloon is not supported by wisp.");
+	FAULT(&w, "PUT", "/vsock", "{}", "vsock.guest_cid: missing required field");
+	FAULT(&w, "GET", "/balloon", NULL, "Balloon config error: No balloon device found.");
 	FAULT(&w, "PUT", "/snapshot/create", "{}", "missing field `snapshot_path`");
 	FAULT(&w, "PUT", "/mmds", "{}", "/mmds is not supported by wisp.");
-	FAULT(&w, "PUT", "/entropy", "{}", "/entropy is not supported by wisp.");
+	FAULT(&w, "PUT", "/entropy", "{\"a\": 1}", "entropy.a: unknown field");
 
 	/* Still not started, still answering. */
 	CALL(&w, "GET", "/", NULL, 200);

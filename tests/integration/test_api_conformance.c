@@ -355,7 +355,8 @@ START_TEST(spec_is_read)
 			drives_patch = true;
 	}
 	ck_assert(actions && drives_patch);
-	ck_assert_msg(nunsupported >= 10, "docs/api.md lists %d unsupported paths", nunsupported);
+	/* a sanity check that the list was read (it shrinks as paths get implemented) */
+	ck_assert_msg(nunsupported >= 4, "docs/api.md lists %d unsupported paths", nunsupported);
 }
 END_TEST
 

@@ -6,7 +6,10 @@
  *
  * Everywhere: the kernel's own early log must show the command line wisp
  * built and the e820 map wisp configured (checked against the layout wisp
- * documents, for a 256 MiB and a 4 GiB guest). With hardware virtualization
+ * documents, for a 256 MiB and a 4 GiB guest), and wisp's ACPI tables: the
+ * kernel lists RSDP, XSDT, FACP, APIC and DSDT with no checksum warning and
+ * takes its CPUs from the MADT (1 and 2 vCPUs); with acpi=off in boot_args it
+ * sees no ACPI and boots from the MP table. With hardware virtualization
  * the guest must also reach its init (the initramfs prints a marker, writes
  * the boot-complete value and reboots: wisp exits 0). On a PVM host the full
  * boot is skipped and the test says so: a stock kernel runs there only
@@ -121,15 +124,58 @@ static char *vmlinux_without_pvh(void)
 struct expect {
 	unsigned mem_mib;
 	const char *e820[3];
+	unsigned vcpus;
+	bool acpi_off;     /* boot_args end with " acpi=off" */
+	/* Wait for the CPU count (after the MADT or MP table is parsed). Not at
+	 * 4 GiB: under PVM the memory map setup before it takes minutes there,
+	 * so that case checks the table list only. */
+	bool cpus;
 };
 
 static const struct expect layouts[] = {
 	{ 256, { "BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable",
-		 "BIOS-e820: [mem 0x0000000000100000-0x000000000fffffff] usable", NULL } },
+		 "BIOS-e820: [mem 0x0000000000100000-0x000000000fffffff] usable", NULL }, 1, false, true },
 	{ 4096, { "BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable",
 		  "BIOS-e820: [mem 0x0000000000100000-0x00000000bfffffff] usable",
-		  "BIOS-e820: [mem 0x0000000100000000-0x000000013fffffff] usable" } },
+		  "BIOS-e820: [mem 0x0000000100000000-0x000000013fffffff] usable" }, 1, false, false },
+	{ 256, { "BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable",
+		 "BIOS-e820: [mem 0x0000000000100000-0x000000000fffffff] usable", NULL }, 1, true, true },
+	{ 256, { "BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable",
+		 "BIOS-e820: [mem 0x0000000000100000-0x000000000fffffff] usable", NULL }, 2, false, true },
 };
+
+/* What the kernel logs from wisp's ACPI tables (acpi_tb_print_table_header,
+ * acpi_process_madt), or, with acpi=off, from the MP table. The early part
+ * of a boot that runs under PVM too. */
+static void check_acpi(const char *out, const char *err, const struct expect *ex, const char *entry)
+{
+	static const char *const tables[] = {
+		"ACPI: RSDP 0x00000000000E0000 000024 (v02 WISP  )",
+		"ACPI: XSDT 0x00000000000A0000 000034 (v01 WISP   WISPXSDT 00000001 WISP 00000001)",
+		"ACPI: FACP 0x", "ACPI: APIC 0x", "ACPI: DSDT 0x",
+	};
+
+	if (ex->acpi_off) {
+		ck_assert_msg(!strstr(out, "ACPI: RSDP") && !strstr(out, "ACPI: XSDT"),
+			      "%s entry, acpi=off: the kernel found ACPI tables:\n%s", entry, out);
+		ck_assert_msg(strstr(out, "Intel MultiProcessor Specification v1.4"),
+			      "%s entry, acpi=off: no MP table seen:\n%s", entry, out);
+		ck_assert_msg(strstr(err, "ACPI: off (acpi=off"), "stderr:\n%s", err);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		ck_assert_msg(strstr(out, tables[i]), "%s entry: missing '%s' in:\n%s", entry,
+			      tables[i], out);
+	ck_assert_msg(!strstr(out, "Incorrect checksum") && !strstr(out, "Invalid checksum"),
+		      "%s entry: a checksum warning:\n%s", entry, out);
+	ck_assert_msg(strstr(err, "ACPI: RSDP at 0xe0000"), "stderr:\n%s", err);
+	if (!ex->cpus)
+		return;
+	ck_assert_msg(strstr(out, "ACPI: Using ACPI (MADT) for SMP configuration information"),
+		      "%s entry: CPUs not from the MADT:\n%s", entry, out);
+	ck_assert_msg(!strstr(out, "Intel MultiProcessor Specification"),
+		      "%s entry: the kernel used the MP table despite ACPI:\n%s", entry, out);
+}
 
 static void boot_linux(const char *kernel, const struct expect *ex, const char *entry)
 {
@@ -142,11 +188,17 @@ static void boot_linux(const char *kernel, const struct expect *ex, const char *
 	char *doc, *cfg, *cmdline_line;
 	struct proc p;
 	bool full = have_hw_virt();
-	const char *wait_for = full ? "WISP-LINUX-INIT-OK" : (ex->e820[2] ? ex->e820[2] : ex->e820[1]);
+	const char *args = ex->acpi_off ? BOOT_ARGS " acpi=off" : BOOT_ARGS;
+	char *wait_for, *cpus_line;
 
+	/* prefill_possible_map(), after the ACPI/MP table parsing in setup_arch(). */
+	if (asprintf(&cpus_line, "smpboot: Allowing %u CPUs, 0 hotplug CPUs", ex->vcpus) < 0)
+		abort();
+	/* The last table the kernel lists, or the CPU count. */
+	wait_for = full ? "WISP-LINUX-INIT-OK" : ex->cpus ? cpus_line : "ACPI: Reserving APIC table memory";
 	if (asprintf(&doc, "{\"boot-source\": {\"kernel_image_path\": \"%s\", \"initrd_path\": \"%s\", "
-		     "\"boot_args\": \"%s\"}, \"machine-config\": {\"vcpu_count\": 1, "
-		     "\"mem_size_mib\": %u}}", kernel, initrd, BOOT_ARGS, ex->mem_mib) < 0)
+		     "\"boot_args\": \"%s\"}, \"machine-config\": {\"vcpu_count\": %u, "
+		     "\"mem_size_mib\": %u}}", kernel, initrd, args, ex->vcpus, ex->mem_mib) < 0)
 		abort();
 	cfg = write_tmp_file("linux.json", doc);
 	{
@@ -159,11 +211,16 @@ static void boot_linux(const char *kernel, const struct expect *ex, const char *
 		      "%s entry, %u MiB: '%s' not seen\nstdout:\n%s\nstderr:\n%s", entry, ex->mem_mib,
 		      wait_for, p.out.data, p.err.data);
 	/* What the kernel read from wisp's boot structures. */
-	if (asprintf(&cmdline_line, "Command line: %s", BOOT_ARGS) < 0)
+	if (asprintf(&cmdline_line, "Command line: %s", args) < 0)
 		abort();
 	ck_assert_msg(strstr(p.out.data, cmdline_line), "%s entry: kernel command line differs:\n%s",
 		      entry, p.out.data);
-	ck_assert_msg(strstr(p.err.data, "kernel command line: " BOOT_ARGS), "stderr:\n%s", p.err.data);
+	ck_assert_msg(strstr(p.err.data, "kernel command line: ") &&
+		      strstr(strstr(p.err.data, "kernel command line: "), args), "stderr:\n%s", p.err.data);
+	if (ex->cpus || full)
+		ck_assert_msg(strstr(p.out.data, cpus_line), "%s entry: missing '%s' in:\n%s", entry,
+			      cpus_line, p.out.data);
+	check_acpi(p.out.data, p.err.data, ex, entry);
 	for (int i = 0; i < 3 && ex->e820[i]; i++)
 		ck_assert_msg(strstr(p.out.data, ex->e820[i]), "%s entry, %u MiB: missing '%s' in:\n%s",
 			      entry, ex->mem_mib, ex->e820[i], p.out.data);
@@ -177,6 +234,9 @@ static void boot_linux(const char *kernel, const struct expect *ex, const char *
 			      "PVH: no ISA hole line:\n%s", p.out.data);
 	ck_assert_int_eq(count_substr(p.out.data, "BIOS-e820: "), (ex->e820[2] ? 3 : 2) + (pvh ? 1 : 0));
 	if (full) {
+		/* The whole boot interpreted the DSDT without complaint. */
+		ck_assert_msg(!strstr(p.out.data, "ACPI Error") && !strstr(p.out.data, "ACPI BIOS Error"),
+			      "%s entry: ACPI errors:\n%s", entry, p.out.data);
 		ck_assert(proc_finish(&p, 60000));
 		ck_assert_int_eq(p.status, 0);
 	} else {
@@ -190,6 +250,7 @@ static void boot_linux(const char *kernel, const struct expect *ex, const char *
 		ck_assert_int_eq(p.status, 0);
 	}
 	free(cmdline_line);
+	free(cpus_line);
 	free(doc);
 	free(cfg);
 	free(initrd);
@@ -239,7 +300,7 @@ int main(void)
 	}
 	printf("Linux guest artifacts: %s\n", linux_dir);
 	tcase_set_timeout(tc, 300);
-	tcase_add_loop_test(tc, linux_pvh_entry, 0, 2);
+	tcase_add_loop_test(tc, linux_pvh_entry, 0, 4);
 	tcase_add_loop_test(tc, linux_64bit_entry, 0, 2);
 	tcase_add_test(tc, linux_bzimage);
 	suite_add_tcase(s, tc);

@@ -805,7 +805,7 @@ static void edit_major(uint8_t *b, size_t *len)
 
 static void edit_minor(uint8_t *b, size_t *len)
 {
-	b[10] = 1;              /* minor 0 -> 1 */
+	b[10] = 2;              /* minor 1 -> 2 */
 	b[11] = 0;
 }
 
@@ -904,10 +904,10 @@ START_TEST(damaged_inputs_are_refused_and_a_valid_load_still_works)
 	 * unknown), so the message is the version one although the CRC no
 	 * longer matches; it names both versions. */
 	p = edited_copy(f.state, "major.state", edit_major);
-	load_refused(&b, p, f.mem, NULL, "snapshot format version 2.0, this wisp reads 1.0");
+	load_refused(&b, p, f.mem, NULL, "snapshot format version 2.1, this wisp reads 1.1");
 	free(p);
 	p = edited_copy(f.state, "minor.state", edit_minor);
-	load_refused(&b, p, f.mem, NULL, "snapshot format version 1.1, this wisp reads 1.0");
+	load_refused(&b, p, f.mem, NULL, "snapshot format version 1.2, this wisp reads 1.1");
 	free(p);
 	/* A memory file shorter than the guest's RAM. */
 	fd = open(short_mem, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
@@ -1333,12 +1333,12 @@ START_TEST(memory_file_is_sparse_guest_ram)
 				     (unsigned long long)want);
 	}
 	close(fd);
-	/* The state file: magic, version 1.0, its own length. */
+	/* The state file: magic, version 1.1, its own length. */
 	sbuf = read_whole_file(f.state, &slen);
 	ck_assert_ptr_nonnull(sbuf);
 	ck_assert_int_eq(memcmp(sbuf, "WWISPx64", 8), 0);
 	ck_assert_int_eq(sbuf[8] | sbuf[9] << 8, 1);
-	ck_assert_int_eq(sbuf[10] | sbuf[11] << 8, 0);
+	ck_assert_int_eq(sbuf[10] | sbuf[11] << 8, 1);
 	{
 		uint64_t total = 0;
 

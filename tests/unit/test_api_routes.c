@@ -59,17 +59,53 @@ END_TEST
 
 START_TEST(unsupported_paths)
 {
-	FAULT("PUT", "/balloon", "{}", "/balloon is not supported by wisp");
-	FAULT("GET", "/balloon/statistics", NULL, "is not supported by wisp");
-	FAULT("PUT", "/vsock", "{}", "is not supported by wisp");
+	/* /balloon is implemented (tests/unit/test_balloon.c, integration/test_balloon) */
+	FAULT("PUT", "/balloon", "{}", "balloon.amount_mib: missing required field");
+	OK("PUT", "/balloon", "{\"amount_mib\": 5, \"deflate_on_oom\": true, "
+	   "\"stats_polling_interval_s\": 3, \"free_page_reporting\": true}", API_REQ_PUT_BALLOON);
+	ck_assert(req.u.balloon.set && req.u.balloon.deflate_on_oom);
+	ck_assert_uint_eq(req.u.balloon.amount_mib, 5);
+	ck_assert_uint_eq(req.u.balloon.stats_polling_interval_s, 3);
+	ck_assert(req.u.balloon.free_page_reporting && !req.u.balloon.free_page_hinting);
+	FAULT("PUT", "/balloon", "{\"amount_mib\": 5, \"deflate_on_oom\": true, "
+	      "\"stats_polling_interval_s\": 65536}", "balloon.stats_polling_interval_s");
+	OK("PATCH", "/balloon", "{\"amount_mib\": 7}", API_REQ_PATCH_BALLOON);
+	ck_assert_uint_eq(req.u.balloon_amount_mib, 7);
+	FAULT("PATCH", "/balloon", "{\"amount_mib\": 7, \"deflate_on_oom\": true}",
+	      "balloon.deflate_on_oom: unknown field");
+	OK("GET", "/balloon/statistics", NULL, API_REQ_GET_BALLOON_STATS);
+	OK("PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 9}",
+	   API_REQ_PATCH_BALLOON_STATS);
+	ck_assert_uint_eq(req.u.balloon_stats_s, 9);
+	OK("PATCH", "/balloon/hinting/start", NULL, API_REQ_BALLOON_HINT_START);
+	ck_assert(req.u.hint_ack_on_stop);
+	OK("PATCH", "/balloon/hinting/start", "{\"acknowledge_on_stop\": false}",
+	   API_REQ_BALLOON_HINT_START);
+	ck_assert(!req.u.hint_ack_on_stop);
+	OK("GET", "/balloon/hinting/status", NULL, API_REQ_BALLOON_HINT_STATUS);
+	OK("PATCH", "/balloon/hinting/stop", NULL, API_REQ_BALLOON_HINT_STOP);
+	/* /vsock is implemented (tests/unit/test_vsock.c) */
+	FAULT("PUT", "/vsock", "{}", "vsock.guest_cid: missing required field");
 	FAULT("PUT", "/mmds", "{}", "is not supported by wisp");
 	FAULT("PUT", "/mmds/config", "{}", "is not supported by wisp");
-	FAULT("PUT", "/entropy", "{}", "is not supported by wisp");
+	/* /entropy is implemented (rate limiters) */
+	OK("PUT", "/entropy", "{}", API_REQ_PUT_ENTROPY);
+	ck_assert(req.u.entropy.set);
+	ck_assert(!rate_limiter_limits(&req.u.entropy.rate_limiter));
+	OK("PUT", "/entropy", "{\"rate_limiter\": {\"bandwidth\": {\"size\": 65536,"
+	   " \"refill_time\": 1000}, \"ops\": null}}", API_REQ_PUT_ENTROPY);
+	ck_assert(token_bucket_limits(&req.u.entropy.rate_limiter.bandwidth));
+	ck_assert_uint_eq(req.u.entropy.rate_limiter.bandwidth.size, 65536);
+	ck_assert(!req.u.entropy.rate_limiter.ops.set);
+	FAULT("PUT", "/entropy", "{\"x\": 1}", "entropy.x: unknown field");
+	FAULT("PUT", "/entropy", "{\"rate_limiter\": {\"bandwidth\": {\"size\": -1,"
+	      " \"refill_time\": 1}}}", "entropy.rate_limiter.bandwidth.size: out of range");
 	FAULT("PUT", "/cpu-config", "{}", "is not supported by wisp");
 	FAULT("PUT", "/pmem/p0", "{}", "/pmem/p0 is not supported by wisp");
 	FAULT("PUT", "/serial", "{}", "is not supported by wisp");
 	FAULT("PUT", "/hotplug/memory", "{}", "is not supported by wisp");
-	FAULT("PATCH", "/balloon/hinting/start", "{}", "is not supported by wisp");
+	OK("PATCH", "/balloon/hinting/start", "{}", API_REQ_BALLOON_HINT_START);
+	ck_assert(req.u.hint_ack_on_stop);
 }
 END_TEST
 
@@ -173,7 +209,20 @@ START_TEST(drives)
 	FAULT("PATCH", "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"is_read_only\": true}",
 	      "drives.is_read_only: unknown field");
 	FAULT("PATCH", "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"rate_limiter\": {\"bandwidth\": {}}}",
-	      "drives.rate_limiter: is not supported by wisp");
+	      "drives.rate_limiter.bandwidth.size: missing required field (missing field `size`)");
+	FAULT("PATCH", "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"rate_limiter\": {\"bw\": {}}}",
+	      "drives.rate_limiter.bw: unknown field `bw`, expected");
+	FAULT("PATCH", "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"rate_limiter\": {\"ops\":"
+	      " {\"size\": 1, \"refill_time\": \"1\"}}}", "drives.rate_limiter.ops.refill_time: expected");
+	/* PATCH keeps what a bucket given with size 0 means: remove it */
+	OK("PATCH", "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"rate_limiter\": {\"ops\":"
+	   " {\"size\": 0, \"refill_time\": 0}}}", API_REQ_PATCH_DRIVE);
+	ck_assert(req.u.drive_patch.has_rate_limiter);
+	ck_assert(req.u.drive_patch.rate_limiter.ops.set);
+	ck_assert(!req.u.drive_patch.rate_limiter.bandwidth.set);
+	OK("PATCH", "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"rate_limiter\": null}",
+	   API_REQ_PATCH_DRIVE);
+	ck_assert(!req.u.drive_patch.has_rate_limiter);
 }
 END_TEST
 
@@ -194,8 +243,14 @@ START_TEST(network_interfaces)
 	      "network-interfaces.host_dev_name: missing required field");
 	OK("PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\"}", API_REQ_PATCH_NET);
 	ck_assert_str_eq(req.u.net_patch.iface_id, "eth0");
-	FAULT("PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"rx_rate_limiter\": {}}",
-	      "network-interfaces.rx_rate_limiter: is not supported by wisp");
+	OK("PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"rx_rate_limiter\": {},"
+	   " \"tx_rate_limiter\": {\"bandwidth\": {\"size\": 1000, \"one_time_burst\": 5,"
+	   " \"refill_time\": 100}}}", API_REQ_PATCH_NET);
+	ck_assert(req.u.net_patch.has_rx_rate_limiter && req.u.net_patch.has_tx_rate_limiter);
+	ck_assert(!req.u.net_patch.rx_rate_limiter.bandwidth.set);
+	ck_assert_uint_eq(req.u.net_patch.tx_rate_limiter.bandwidth.one_time_burst, 5);
+	FAULT("PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"rx_rate_limiter\": 3}",
+	      "network-interfaces.rx_rate_limiter: expected");
 	FAULT("PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", \"host_dev_name\": \"t\"}",
 	      "network-interfaces.host_dev_name: unknown field");
 }
@@ -451,11 +506,18 @@ START_TEST(snapshot_load_flags)
 	LOAD_FAULT("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"resume_vm\": \"yes\"}",
 		   "snapshot/load.resume_vm: expected a boolean, got a string");
 
-	/* vsock_override: wisp has no vsock device. */
+	/* vsock_override: moves the vsock socket. */
 	LOAD_OK("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"vsock_override\": null}");
+	ck_assert(!req.u.snap_load.has_vsock_override);
+	LOAD_OK("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"vsock_override\":"
+		" {\"uds_path\": \"/v.sock\"}}");
+	ck_assert(req.u.snap_load.has_vsock_override);
+	ck_assert_str_eq(req.u.snap_load.vsock_uds_path, "/v.sock");
+	LOAD_FAULT("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"vsock_override\": {}}",
+		   "snapshot/load.vsock_override.uds_path: missing required field");
 	LOAD_FAULT("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"vsock_override\":"
-		   " {\"uds_path\": \"/v.sock\"}}",
-		   "snapshot/load.vsock_override: is not supported by wisp (wisp has no vsock device)");
+		   " {\"uds_path\": \"/v\", \"x\": 1}}",
+		   "snapshot/load.vsock_override.x: unknown field");
 	LOAD_FAULT("{\"snapshot_path\": \"st\", " FILE_BACKEND ", \"vsock_override\": \"/v\"}",
 		   "snapshot/load.vsock_override: expected an object, got a string");
 	/* The spec's clock_realtime and huge_pages: only their defaults. */

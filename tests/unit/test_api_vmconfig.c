@@ -39,7 +39,9 @@ static const char *full_doc =
 	" \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\","
 	"   \"guest_mac\": \"AA:FC:00:00:00:01\", \"mtu\": 1500}],"
 	" \"logger\": {\"log_path\": \"/l\", \"level\": \"debug\", \"show_level\": true},"
-	" \"metrics\": {\"metrics_path\": \"/m\"}}";
+	" \"metrics\": {\"metrics_path\": \"/m\"},"
+	" \"balloon\": {\"amount_mib\": 64, \"deflate_on_oom\": true, \"stats_polling_interval_s\": 5,"
+	"   \"free_page_hinting\": false, \"free_page_reporting\": true}}";
 
 START_TEST(full_document)
 {
@@ -71,6 +73,9 @@ START_TEST(full_document)
 	ck_assert(cfg.logger.show_level && !cfg.logger.show_log_origin);
 	ck_assert(cfg.metrics.set);
 	ck_assert_str_eq(cfg.metrics.metrics_path, "/m");
+	ck_assert(cfg.balloon.set && cfg.balloon.deflate_on_oom && cfg.balloon.free_page_reporting);
+	ck_assert_uint_eq(cfg.balloon.amount_mib, 64);
+	ck_assert_uint_eq(cfg.balloon.stats_polling_interval_s, 5);
 }
 END_TEST
 
@@ -124,10 +129,13 @@ START_TEST(rejections)
 	REJECT("[]", "expected a JSON object");
 	REJECT("{\"a\":1, \"a\":2}", "duplicate");
 	REJECT("{\"machine-confg\": {}}", "machine-confg: unknown field");
-	REJECT("{\"balloon\": {\"amount_mib\": 1}}", "balloon: is not supported");
-	REJECT("{\"vsock\": {}}", "vsock: is not supported");
+	REJECT("{\"balloon\": {\"amount_mib\": 1}}", "balloon.deflate_on_oom: missing required field");
+	REJECT("{\"balloon\": {\"amount_mib\": 129, \"deflate_on_oom\": false}}",
+	       "balloon.amount_mib: Amount of pages requested is too large.");
+	REJECT("{\"vsock\": {}}", "vsock.guest_cid: missing required field");
 	REJECT("{\"mmds-config\": {}}", "mmds-config: is not supported");
-	REJECT("{\"entropy\": {}}", "entropy: is not supported");
+	REJECT("{\"entropy\": {\"rate_limiter\": {\"ops\": {\"size\": 1}}}}",
+	       "entropy.rate_limiter.ops.refill_time: missing required field");
 	REJECT("{\"cpu-config\": {}}", "cpu-config: is not supported");
 	REJECT("{\"pmem\": []}", "pmem: is not supported");
 	REJECT("{\"memory-hotplug\": {}}", "memory-hotplug: is not supported");
@@ -193,7 +201,8 @@ START_TEST(rejections)
 	REJECT("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"p\", \"is_root_device\": true,"
 	       " \"io_engine\": \"Uring\"}]}", "drives[0].io_engine: invalid value");
 	REJECT("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"p\", \"is_root_device\": true,"
-	       " \"rate_limiter\": {}}]}", "drives[0].rate_limiter: is not supported by wisp");
+	       " \"rate_limiter\": {\"bandwidth\": {\"size\": 1, \"refill_time\": 1, \"x\": 0}}}]}",
+	       "drives[0].rate_limiter.bandwidth.x: unknown field");
 	REJECT("{\"drives\": [{\"drive_id\": \"a/b\", \"path_on_host\": \"p\", \"is_root_device\": true}]}",
 	       "drives[0].drive_id: invalid character");
 	REJECT("{\"drives\": [{\"drive_id\": "
@@ -222,7 +231,7 @@ START_TEST(rejections)
 	       "{\"iface_id\": \"f\", \"host_dev_name\": \"t\"}]}",
 	       "host device name \"t\" is already used");
 	REJECT("{\"network-interfaces\": [{\"iface_id\": \"e\", \"host_dev_name\": \"t\","
-	       " \"rx_rate_limiter\": {}}]}", "rx_rate_limiter: is not supported");
+	       " \"rx_rate_limiter\": []}]}", "network-interfaces[0].rx_rate_limiter: expected");
 	/* logger / metrics */
 	REJECT("{\"logger\": {\"level\": \"Loud\"}}", "logger.level: invalid value \"Loud\"");
 	REJECT("{\"logger\": {\"module\": \"x\"}}", "logger.module: is not supported");

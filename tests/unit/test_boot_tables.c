@@ -164,6 +164,24 @@ START_TEST(initrd_too_big)
 }
 END_TEST
 
+/* Found by fuzz_boot_loaders (corpus/boot_loaders/initrd_kernel_end_wraps):
+ * a kernel end within a page of 2^64 rounded up to 0, and the initrd was
+ * placed over the kernel. */
+START_TEST(initrd_kernel_end_wraps)
+{
+	struct kernel_info ki = elf_ki(UINT64_MAX);
+	uint64_t addr = 0x1234;
+	char err[200] = "";
+
+	ck_assert_int_eq(initrd_place(&mem, &ki, 4096, &addr, err, sizeof(err)), -EINVAL);
+	ck_assert_err(err, "is past the address space");
+	ck_assert_uint_eq(addr, 0x1234);
+	ki.load_end = UINT64_MAX - 4094;
+	ck_assert_int_eq(initrd_place(&mem, &ki, 4096, &addr, err, sizeof(err)), -EINVAL);
+	ck_assert_uint_eq(addr, 0x1234);
+}
+END_TEST
+
 START_TEST(initrd_empty)
 {
 	struct kernel_info ki = elf_ki(0x2000000);
@@ -753,6 +771,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, e820_exactly_3g);
 	tcase_add_test(tc, e820_too_many);
 	tcase_add_test(tc, initrd_top_of_ram);
+	tcase_add_test(tc, initrd_kernel_end_wraps);
 	tcase_add_test(tc, initrd_below_gap);
 	tcase_add_test(tc, initrd_respects_addr_max);
 	tcase_add_test(tc, initrd_too_big);

@@ -27,9 +27,9 @@
 #include "vmm_seccomp.h"
 
 /* Distinct system calls per role: docs/seccomp.md quotes these. */
-#define VMM_SYSCALLS  34
+#define VMM_SYSCALLS  42
 #define API_SYSCALLS  22
-#define VCPU_SYSCALLS 18
+#define VCPU_SYSCALLS 17
 
 static struct sc_policy pol;
 static struct sc_bpf bpf[SC_NR_ROLES];
@@ -113,10 +113,19 @@ START_TEST(forbidden_calls_are_absent)
 {
 	static const char *const never[] = {
 		"execve", "execveat", "fork", "vfork", "clone", "clone3", "ptrace", "mprotect",
-		"pkey_mprotect", "socket", "connect", "bind", "listen", "setns", "unshare", "mount",
+		"pkey_mprotect", "bind", "listen", "setns", "unshare", "mount",
 		"kill", "process_vm_writev", "memfd_create", "userfaultfd", "bpf", "seccomp",
-		"prctl", "open", "creat", "chmod", "io_uring_setup", "io_uring_register",
+		"prctl", "open", "creat", "chmod", "io_uring_setup",
 	};
+	/* The VMM thread's vsock may create AF_UNIX sockets and connect them
+	 * (socket(AF_INET) is killed: below), and swap the Async ring's file;
+	 * the other threads never. */
+	static const char *const vmm_only[] = { "socket", "connect", "io_uring_register" };
+
+	for (size_t i = 0; i < sizeof(vmm_only) / sizeof(vmm_only[0]); i++) {
+		ck_assert(!sc_filter_has(&pol.role[SC_ROLE_API], vmm_only[i]));
+		ck_assert(!sc_filter_has(&pol.role[SC_ROLE_VCPU], vmm_only[i]));
+	}
 
 	for (unsigned r = 0; r < SC_NR_ROLES; r++)
 		for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
@@ -128,7 +137,6 @@ START_TEST(forbidden_calls_are_absent)
 	ck_assert(!sc_filter_has(&pol.role[SC_ROLE_VCPU], "openat"));
 	ck_assert(!sc_filter_has(&pol.role[SC_ROLE_VCPU], "read"));
 	ck_assert(!sc_filter_has(&pol.role[SC_ROLE_VCPU], "accept4"));
-	ck_assert(!sc_filter_has(&pol.role[SC_ROLE_VMM], "accept4"));
 }
 END_TEST
 

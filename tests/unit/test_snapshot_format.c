@@ -271,7 +271,7 @@ START_TEST(byte_layout)
 	snap_writer_free(w);
 	ck_assert_uint_eq(len, 32 + 16 + 8 + 8);
 	ck_assert_int_eq(memcmp(buf, "WWISPx64", 8), 0);
-	ck_assert_int_eq(memcmp(buf + 8, "\x01\x00\x00\x00", 4), 0);    /* 1.0 */
+	ck_assert_int_eq(memcmp(buf + 8, "\x01\x00\x01\x00", 4), 0);    /* 1.1 */
 	ck_assert_uint_eq(get32(buf + 12), 0);                          /* flags */
 	ck_assert_uint_eq(get32(buf + 16), 1);                          /* sections */
 	ck_assert_uint_eq(get32(buf + 20), 0);                          /* reserved */
@@ -490,16 +490,16 @@ START_TEST(other_versions)
 	build_sample(&buf, &len);
 	put16(buf + 8, 2);
 	fix_crc(buf, len);
-	expect_refused(buf, len, "snapshot format version 2.0, this wisp reads 1.0");
+	expect_refused(buf, len, "snapshot format version 2.1, this wisp reads 1.1");
 	put16(buf + 8, 0);
 	put16(buf + 10, 0);
 	fix_crc(buf, len);
-	expect_refused(buf, len, "version 0.0, this wisp reads 1.0");
+	expect_refused(buf, len, "version 0.0, this wisp reads 1.1");
 	/* a newer minor of this major */
 	put16(buf + 8, 1);
-	put16(buf + 10, 1);
+	put16(buf + 10, 2);
 	fix_crc(buf, len);
-	expect_refused(buf, len, "snapshot format version 1.1, this wisp reads 1.0");
+	expect_refused(buf, len, "snapshot format version 1.2, this wisp reads 1.1");
 	/* the version is reported even when the rest does not check out */
 	put16(buf + 8, 2);
 	put16(buf + 10, 7);
@@ -1037,7 +1037,7 @@ START_TEST(describe_sample)
 
 	build_sample(&buf, &len);
 	text = describe(buf, len);
-	ck_assert_has(text, "format version 1.0");
+	ck_assert_has(text, "format version 1.1");
 	ck_assert_has(text, "vCPUs:        2\n");
 	ck_assert_has(text, "134217728 bytes (128 MiB)");
 	ck_assert_has(text, "devices:      3\n");

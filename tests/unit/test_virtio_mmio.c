@@ -357,6 +357,46 @@ START_TEST(narrow_register_access_ignored)
 }
 END_TEST
 
+/* Found by fuzz_virtio_mmio (corpus/virtio_mmio/status_above_8_bits): a
+ * status with bits above 0xff was stored, and the saved state it gave was
+ * refused by restore ("invalid status"), so the VM's snapshot could not be
+ * loaded. Such a write is ignored now and what is saved restores. */
+START_TEST(status_above_8_bits_ignored)
+{
+	struct virtio_mmio_saved saved;
+	char err[256] = "";
+
+	wr(VMMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	wr(VMMIO_STATUS, 0x100 | VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	ck_assert_uint_eq(rd(VMMIO_STATUS), VIRTIO_STATUS_ACKNOWLEDGE);
+	ck_assert(tlog_contains(LOG, "has bits above 0xff; ignored"));
+	wr(VMMIO_STATUS, 0x100);
+	ck_assert_uint_eq(rd(VMMIO_STATUS), VIRTIO_STATUS_ACKNOWLEDGE);
+	virtio_mmio_save(&T, &saved);
+	ck_assert_msg(virtio_mmio_restore(&T, &saved, err, sizeof(err)) == 0, "%s", err);
+}
+END_TEST
+
+/* Found by fuzz_virtio_mmio (corpus/virtio_mmio/unoffered_features_saved):
+ * features written before a refused FEATURES_OK were saved, and restore
+ * refused the state. Restore now checks them against the offer only once
+ * FEATURES_OK is set. */
+START_TEST(refused_features_state_restores)
+{
+	struct virtio_mmio_saved saved;
+	char err[256] = "";
+
+	negotiate(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(40));
+	ck_assert_uint_eq(rd(VMMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK, 0);
+	virtio_mmio_save(&T, &saved);
+	ck_assert_msg(virtio_mmio_restore(&T, &saved, err, sizeof(err)) == 0, "%s", err);
+	/* With FEATURES_OK the check still holds. */
+	saved.status |= VIRTIO_STATUS_FEATURES_OK;
+	ck_assert_int_eq(virtio_mmio_restore(&T, &saved, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "were never offered"));
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("virtio_mmio");
@@ -379,6 +419,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, reset_clears_everything);
 	tcase_add_test(tc, config_space);
 	tcase_add_test(tc, narrow_register_access_ignored);
+	tcase_add_test(tc, status_above_8_bits_ignored);
+	tcase_add_test(tc, refused_features_state_restores);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -111,17 +111,19 @@ struct boot_layout {
 	size_t cmdline_len;      /* excluding NUL */
 	uint64_t initrd_addr;    /* 0 if none */
 	uint64_t initrd_size;
+	uint64_t rsdp_addr;      /* ACPI RSDP (boot_params.acpi_rsdp_addr,
+	                          * hvm_start_info.rsdp_paddr); 0: no ACPI tables */
 };
 
 /* Write struct boot_params at ZERO_PAGE_ADDR (Linux boot protocol):
  * setup header (copied from a bzImage, or a default one for ELF: boot_flag,
  * "HdrS", type_of_loader 0xff, kernel_alignment), cmd_line_ptr/cmdline_size,
- * ramdisk_image/size, e820 table. Writes the command line too. */
+ * ramdisk_image/size, e820 table, acpi_rsdp_addr. Writes the command line too. */
 int bootparams_write(const struct guest_mem *mem, const struct kernel_info *ki,
 		     const struct boot_layout *bl, const char *cmdline);
 /* Write struct hvm_start_info at PVH_INFO_ADDR, one module (the initrd) at
- * PVH_MODLIST_ADDR when present, the memory map at PVH_MEMMAP_ADDR, and the
- * command line at bl->cmdline_addr. */
+ * PVH_MODLIST_ADDR when present, the memory map at PVH_MEMMAP_ADDR, the RSDP
+ * address (bl->rsdp_addr) and the command line at bl->cmdline_addr. */
 int pvh_write(const struct guest_mem *mem, const struct boot_layout *bl, const char *cmdline);
 
 /* ---------------- MP table ---------------- */

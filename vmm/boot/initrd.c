@@ -25,6 +25,13 @@ int initrd_place(const struct guest_mem *mem, const struct kernel_info *ki,
 		BOOT_ERR(err, errlen, "initrd is empty");
 		return -EINVAL;
 	}
+	/* Rounding up must not wrap to 0 (found by fuzz_boot_loaders; the
+	 * loaders never report such an end, this keeps the function safe). */
+	if (floor < ki->load_end) {
+		BOOT_ERR(err, errlen, "kernel end 0x%" PRIx64 " is past the address space",
+			 ki->load_end);
+		return -EINVAL;
+	}
 	if (ki->kind == KERNEL_BZIMAGE && (uint64_t)ki->initrd_addr_max + 1 < limit)
 		limit = (uint64_t)ki->initrd_addr_max + 1;
 	if (floor < HIMEM_START)

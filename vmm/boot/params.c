@@ -91,6 +91,8 @@ int bootparams_write(const struct guest_mem *mem, const struct kernel_info *ki,
 		bp.ext_ramdisk_size = (uint32_t)(bl->initrd_size >> 32);
 	}
 
+	bp.acpi_rsdp_addr = bl->rsdp_addr;
+
 	n = e820_build(mem, bp.e820_table, E820_MAX);
 	if (n < 0)
 		return n;

@@ -47,7 +47,7 @@ int pvh_write(const struct guest_mem *mem, const struct boot_layout *bl, const c
 	si.version = 1;
 	si.flags = 0;
 	si.cmdline_paddr = bl->cmdline_addr;
-	si.rsdp_paddr = 0;
+	si.rsdp_paddr = bl->rsdp_addr;
 	si.memmap_paddr = PVH_MEMMAP_ADDR;
 	si.memmap_entries = (uint32_t)n;
 	memset(&mod, 0, sizeof(mod));

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acpi.h"
 #include "boot.h"
 #include "uffd.h"
 #include "wset.h"
@@ -290,6 +291,33 @@ too_long:
 	return -E2BIG;
 }
 
+/* ACPI tables from the VM's devices (acpi_config_from_devices in
+ * acpi/config.c says which device gives what), unless the command line has
+ * acpi=off. Sets *rsdp (0 when off). */
+static int write_acpi(struct vm *vm, const char *cmdline, uint64_t *rsdp, char *err, size_t errlen)
+{
+	struct acpi_config ac;
+	char why[256] = "";
+	int r;
+
+	*rsdp = 0;
+	if (acpi_cmdline_off(cmdline)) {
+		log_info("ACPI: off (acpi=off on the kernel command line): no tables");
+		return 0;
+	}
+	r = acpi_config_from_devices(&vm->devices, vm->nr_vcpus, &ac, why, sizeof(why));
+	if (r == 0)
+		r = acpi_write(&vm->mem, &ac, why, sizeof(why));
+	if (r < 0) {
+		ERR("cannot write the ACPI tables: %s", why);
+		return r;
+	}
+	*rsdp = ACPI_RSDP_ADDR;
+	log_info("ACPI: RSDP at 0x%llx, %u vCPUs, %u virtio devices%s", ACPI_RSDP_ADDR,
+		 ac.nr_vcpus, ac.nr_virtio, ac.vmgenid ? ", VMGenID and GED" : "");
+	return 0;
+}
+
 static int load_boot_image(struct vm *vm, struct kernel_info *ki, char *err, size_t errlen)
 {
 	const struct boot_source_config *bs = &vm->cfg.boot;
@@ -328,6 +356,9 @@ static int load_boot_image(struct vm *vm, struct kernel_info *ki, char *err, siz
 	if (r < 0)
 		return r;
 	bl.cmdline_len = cl.len;
+	r = write_acpi(vm, cl.buf, &bl.rsdp_addr, err, errlen);
+	if (r < 0)
+		return r;
 
 	if (ki->has_pvh)
 		r = pvh_write(&vm->mem, &bl, cl.buf);
@@ -502,6 +533,16 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 				      errlen);
 		if (r == 0)
 			r = device_list_add(&vm->devices, &d);
+	}
+	/* The VM generation ID, with ACPI (the DSDT announces it and the GED
+	 * that notifies it; "acpi=off" on the command line: neither). */
+	if (r == 0 && !acpi_cmdline_off(vm->cfg.boot.has_boot_args ? vm->cfg.boot.boot_args
+								   : DEFAULT_KERNEL_CMDLINE)) {
+		r = vmgenid_create(&vm->svc, ACPI_VMGENID_ADDR, GED_IRQ, &d, err, errlen);
+		if (r == 0 && (r = device_list_add(&vm->devices, &d)) < 0) {
+			ERR("vmgenid: more than %d devices", DEVICE_MAX);
+			d.ops->destroy(d.dev);
+		}
 	}
 	if (r == 0)
 		r = virtio_devices_create(&vm->svc, &vm->cfg, &vm->devices, err, errlen);

@@ -140,7 +140,7 @@ static void api_sections(json_t *root, struct vmm *vmm)
 		{ "actions", API_REQ_ACTION }, { "boot_source", API_REQ_PUT_BOOT_SOURCE },
 		{ "drive", API_REQ_PUT_DRIVE }, { "logger", API_REQ_PUT_LOGGER },
 		{ "machine_cfg", API_REQ_PUT_MACHINE_CONFIG }, { "metrics", API_REQ_PUT_METRICS },
-		{ "network", API_REQ_PUT_NET },
+		{ "network", API_REQ_PUT_NET }, { "vsock", API_REQ_PUT_VSOCK },
 	}, patches[] = {
 		{ "drive", API_REQ_PATCH_DRIVE }, { "network", API_REQ_PATCH_NET },
 		{ "machine_cfg", API_REQ_PATCH_MACHINE_CONFIG }, { "vm", API_REQ_PATCH_VM },
@@ -205,6 +205,9 @@ static void put_collected(json_t *root, const char *sec, const struct collect *c
 /* The device kinds that have metrics sections. */
 static const struct device_ops *const metric_kinds[] = {
 	&serial_device_ops, &i8042_device_ops, &virtio_device_ops_blk, &virtio_device_ops_net,
+	&virtio_device_ops_rng,
+	&virtio_device_ops_balloon,
+	&virtio_device_ops_vsock,
 };
 
 static void device_sections(json_t *root, struct vmm *vmm)

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <linux/if_tun.h>
+#include <linux/io_uring.h>
 #include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
@@ -117,7 +118,13 @@ static const struct builtin_rule vmm_rules[] = {
 	ALLOW("preadv", "virtio-blk Sync engine reads"),
 	ALLOW("pwritev", "virtio-blk Sync engine writes"),
 	ALLOW("fdatasync", "virtio-blk flush (Sync engine, Writeback cache)"),
-	ALLOW("io_uring_enter", "virtio-blk Async engine: submit and reap"),
+	/* The ring itself is restricted (blk_uring.c): READV/WRITEV/FSYNC on its
+	 * registered file only; liburing enters with flags 0 (submit) or
+	 * GETEVENTS (wait), never EXT_ARG/REGISTERED_RING/SQ_WAKEUP. */
+	ARG_EQ("io_uring_enter", 3, 0, "virtio-blk Async engine: submit"),
+	ARG_EQ("io_uring_enter", 3, IORING_ENTER_GETEVENTS, "virtio-blk Async engine: wait for completions (drain)"),
+	ARG_EQ("io_uring_register", 1, IORING_REGISTER_FILES_UPDATE, "PATCH /drives: the new image becomes the Async ring's registered file"),
+	ARG_EQ("madvise", 2, MADV_REMOVE, "virtio-balloon: free inflated guest pages of the memfd (punch a hole)"),
 	{ "openat", "PATCH /drives path_on_host: open the new image (never creates a file)", 1,
 	  { { 2, false, SC_OP_MASKED_EQ, O_CREAT | O_TMPFILE_BIT, 0, "no O_CREAT, no O_TMPFILE" } } },
 	{ "openat", "snapshot create: a new temporary file (O_EXCL: never an existing file)", 1,
@@ -158,6 +165,15 @@ static const struct builtin_rule vmm_rules[] = {
 	IOCTL(TCGETS, "isatty() / terminal state on exit"),
 	IOCTL(TCSETS, "restore the terminal's settings on exit"),
 	ALLOW("unlink", "remove the API socket on exit"),
+	ALLOW("timerfd_settime", "(dis)arm device timers: rate-limiter refill (blk, net, entropy), vsock CONNECT/REQUEST/SHUTDOWN timeouts, balloon statistics interval"),
+	ARG_EQ("accept4", 3, SOCK_NONBLOCK | SOCK_CLOEXEC, "vsock: host connections to uds_path"),
+	{ "socket", "vsock: a guest connection to <uds_path>_<port> (AF_UNIX stream only)", 2,
+	  { { 0, false, SC_OP_EQ, 0, AF_UNIX, "AF_UNIX" },
+	    { 1, false, SC_OP_EQ, 0, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	      "SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC" } } },
+	ALLOW("connect", "vsock: connect the AF_UNIX socket above to <uds_path>_<port>"),
+	ARG_EQ("shutdown", 1, SHUT_WR, "vsock: the guest sends no more (SHUTDOWN) on a connection"),
+	ALLOW("readv", "vsock: host socket bytes straight into the guest's RX buffers"),
 };
 
 /* The api thread: HTTP on the Unix socket and the queue to the VMM thread. */
@@ -177,7 +193,6 @@ static const struct builtin_rule vcpu_rules[] = {
 	IOCTL(KVM_GET_REGS, "the guest RIP in a crash report"),
 	IOCTL(TUNSETOFFLOAD, "virtio-net activation (the guest's DRIVER_OK write)"),
 	ALLOW("epoll_ctl", "serial input and tap (re)armed from register writes"),
-	ALLOW("io_uring_enter", "virtio-blk Async engine drained on a guest device reset"),
 };
 
 static const struct {
