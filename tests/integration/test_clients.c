@@ -264,7 +264,6 @@ START_TEST(kata_go_config_file)
 	int i = 0;
 
 	rootfs = write_tmp_data("rootfs", "rootfs image", 12);
-	rootfs = strdup(rootfs);
 	/* The rootfs drive, then the pool of 8 placeholders (fcDiskPoolSize). */
 	snprintf(drives, sizeof(drives),
 		 "\t\t{\n\t\t\t\"drive_id\": \"rootfs\",\n\t\t\t\"is_read_only\": true,\n"
@@ -303,7 +302,12 @@ START_TEST(kata_go_config_file)
 			 "}",
 			 KATA_GO_ARGS, build_path("wisp-testguest"), drives, logf, metf, hv),
 		0);
-	cfg = strdup(write_tmp_file("fcConfig.json", cfg));
+	{
+		char *doc = cfg;
+
+		cfg = write_tmp_file("fcConfig.json", doc);
+		free(doc);
+	}
 
 	i = netns_exec_prefix(argv, ns);
 	argv[i++] = build_path("wisp");
@@ -327,6 +331,7 @@ START_TEST(kata_go_config_file)
 
 		snprintf(body, sizeof(bodybuf), "{\"drive_id\":\"drive_0\",\"path_on_host\":\"%s\"}", img);
 		CALL(&w, "PATCH", "/drives/drive_0", body, 204);
+		free(img);
 	}
 	fd = hv_connect(hv, 1024);
 	agent_exchange(fd);
@@ -358,7 +363,7 @@ END_TEST
 START_TEST(kata_rs_api)
 {
 	char *sock = tpath("fc.sock"), *hv = tpath("kata.hvsock"), bodybuf[1024], *body = bodybuf;
-	char *rootfs = strdup(write_tmp_data("rootfs", "rootfs image", 12));
+	char *rootfs = write_tmp_data("rootfs", "rootfs image", 12);
 	struct wisp w;
 	int fd;
 
@@ -413,6 +418,7 @@ START_TEST(kata_rs_api)
 			 "\"refill_time\":1000}}}",
 			 img);
 		CALL(&w, "PATCH", "/drives/drive2", body, 204);
+		free(img);
 	}
 	/* The agent connection survives the swaps. */
 	agent_exchange(fd);
@@ -432,7 +438,7 @@ START_TEST(fc_containerd_sdk)
 {
 	char *sock = tpath("fc-ctrd.sock"), *hv = tpath("firecracker.vsock"), bodybuf[1024], *body = bodybuf;
 	char *logf = tpath("fc-logs.fifo"), *metf = tpath("fc-metrics.fifo");
-	char *root = strdup(write_tmp_data("root.img", "root image", 10));
+	char *root = write_tmp_data("root.img", "root image", 10);
 	int log_fd = fifo_open(logf), met_fd = fifo_open(metf), fd;
 	struct wisp w;
 
@@ -489,6 +495,7 @@ START_TEST(fc_containerd_sdk)
 
 		snprintf(body, sizeof(bodybuf), "{\"drive_id\":\"stub0\",\"path_on_host\":\"%s\"}", img);
 		CALL(&w, "PATCH", "/drives/stub0", body, 204);
+		free(img);
 	}
 	agent_exchange(fd);
 	close(fd);

@@ -66,6 +66,7 @@ START_TEST(guest_cannot_flood_the_log)
 	free(drives);
 	free(doc);
 	free(cfg);
+	free(img);
 }
 END_TEST
 

@@ -678,6 +678,17 @@ START_TEST(emfile_does_not_spin)
 }
 END_TEST
 
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
 static long rss_kib(void)
 {
 	FILE *f = fopen("/proc/self/status", "r");
@@ -731,7 +742,10 @@ START_TEST(incomplete_bodies_are_bounded)
 			peak = r;
 		usleep(5 * 1000);
 	}
-	ck_assert_msg(peak - before < 48 * 1024, "RSS grew by %ld KiB", peak - before);
+	/* ASan's allocator keeps freed blocks in quarantine and shadows
+	 * every byte: RSS says nothing there; the gcc build checks it. */
+	if (!UNDER_ASAN)
+		ck_assert_msg(peak - before < 48 * 1024, "RSS grew by %ld KiB", peak - before);
 	for (int i = 0; i < CONNS; i++) {
 		ck_assert_int_ge(ms_until_eof(fds[i], out, sizeof(out), 5000), 0);
 		ck_assert_msg(strstr(out, "HTTP/1.1 408") == out, "connection %d: %s", i, out);
