@@ -53,10 +53,16 @@ static void first_read_by_irq(struct vblk *b, void *buf, unsigned n)
 	vio_irq_route(&b->v);
 	vq_irq_mode(q);
 	sti();
+	/* An edge the device raised for an earlier (polled) request may be
+	 * latched in the IOAPIC while the pin was unrouted, and arrives now
+	 * with InterruptStatus already acked (0): a legitimate spurious
+	 * interrupt (Linux's handler returns IRQ_NONE). Wait for the one that
+	 * carries the used-buffer bit. */
+	b->v.last_isr = 0;
 	vblk_queue(b, 0, VBLK_T_IN, 0, buf, n * SECTOR, false);
 	vq_kick(q);
 	deadline = now_us() + 2000000;
-	while (!b->v.irqs && now_us() < deadline)
+	while (!(b->v.last_isr & 1) && now_us() < deadline)
 		cpu_relax();
 	cli();
 	vq_poll_mode(q);
