@@ -21,7 +21,11 @@
 /* ------------------------------------------------------------------ */
 /* Version                                                             */
 /* ------------------------------------------------------------------ */
-#define WISP_VERSION "0.1.0"
+#define WISP_VERSION "0.2.0"
+/* The Firecracker release whose API, command line, logs and metrics wisp
+ * implements; reported where Firecracker reports its own version (--version,
+ * GET /version, GET / vmm_version, "Running Firecracker v..."), see docs/api.md. */
+#define WISP_FC_VERSION "1.17.0"
 #define WISP_APP_NAME "wisp"
 
 /* ------------------------------------------------------------------ */
