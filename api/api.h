@@ -40,6 +40,10 @@ int vmconfig_load_file(const char *path, struct vm_config *out, char *err, size_
 /* The document as JSON (malloc'd, NUL-terminated; NULL on allocation
  * failure). vmconfig_parse() of the result gives back the same config. */
 char *vmconfig_to_json(const struct vm_config *cfg);
+/* GET /vm/config: Firecracker's FullVmConfiguration (every key, null or []
+ * where absent; no serial, as Firecracker). Parses back to the same
+ * configuration but for PUT /serial's. */
+char *vmconfig_to_api_json(const struct vm_config *cfg);
 
 /* Validators shared by the document and the REST endpoints. */
 /* vcpu_count in [1, 32] and 1 or even with smt; mem_size_mib > 0 (and even
@@ -95,8 +99,11 @@ enum api_request_kind {
 	API_REQ_BALLOON_HINT_STATUS,  /* GET /balloon/hinting/status   (no payload) */
 	API_REQ_BALLOON_HINT_STOP,    /* PATCH /balloon/hinting/stop   (no payload) */
 	API_REQ_PUT_VSOCK,            /* PUT /vsock                 u.vsock */
+	API_REQ_PUT_SERIAL,           /* PUT /serial                u.serial */
+	API_REQ_PUT_CPU_CONFIG,       /* PUT /cpu-config            u.cpu_config */
 	API_REQ_GET_VERSION,          /* GET /version: answered by the api thread,
 	                               * never sent to the VMM (counted in stats) */
+	API_REQ_GET_WISP_METRICS,     /* GET /wisp/metrics (wisp's counters, no payload) */
 	API_REQ__COUNT
 };
 
@@ -109,6 +116,7 @@ const char *api_request_name(enum api_request_kind kind);
 #define API_MC_SMT               (1u << 2)
 #define API_MC_TRACK_DIRTY_PAGES (1u << 3)
 #define API_MC_HUGE_PAGES        (1u << 4)
+#define API_MC_CPU_TEMPLATE      (1u << 5)
 
 struct api_machine_patch {
 	unsigned present;            /* API_MC_* */
@@ -148,6 +156,7 @@ enum api_vm_state { API_VM_PAUSED, API_VM_RESUMED };
 #define API_LOG_LEVEL           (1u << 1)
 #define API_LOG_SHOW_LEVEL      (1u << 2)
 #define API_LOG_SHOW_LOG_ORIGIN (1u << 3)
+#define API_LOG_MODULE          (1u << 4)
 
 struct api_logger {
 	unsigned present;            /* API_LOG_* */
@@ -194,6 +203,10 @@ struct api_snapshot_load {
 
 struct api_request {
 	enum api_request_kind kind;
+	/* Firecracker's deprecation sentence when the body used a deprecated
+	 * field (logged as a warning, and the answer carries "Deprecation:
+	 * true"); NULL otherwise. A static string. */
+	const char *deprecation;
 	union {
 		struct machine_config machine;
 		struct api_machine_patch machine_patch;
@@ -214,6 +227,8 @@ struct api_request {
 		bool hint_ack_on_stop;       /* absent body or field: true */
 		struct entropy_config entropy;
 		struct vsock_config vsock;
+		struct serial_config serial;
+		struct cpu_template cpu_config;
 	} u;
 };
 
@@ -223,6 +238,7 @@ struct api_request {
 struct api_response {
 	int status;      /* 200, 204 or 400 */
 	char *body;      /* malloc'd JSON or NULL (204) */
+	bool deprecation; /* add "Deprecation: true" (set by the api thread) */
 };
 
 struct json_t;       /* jansson's value type */
@@ -246,7 +262,7 @@ enum api_instance_state {
 };
 const char *api_instance_state_name(enum api_instance_state st); /* "Not started" ... */
 
-/* {"id":..,"state":..,"vmm_version":WISP_VERSION,"app_name":WISP_APP_NAME} */
+/* {"id":..,"state":..,"vmm_version":WISP_FC_VERSION,"app_name":WISP_APP_NAME} */
 char *api_instance_info_json(const char *id, enum api_instance_state st);
 /* {"vcpu_count":..,"mem_size_mib":..,"smt":..,"track_dirty_pages":..,"huge_pages":..} */
 char *api_machine_config_json(const struct machine_config *mc);
@@ -267,8 +283,8 @@ struct api_server;
  * zeroed; an unfilled response becomes a 400 "internal error"). */
 typedef void (*api_handler)(void *ctx, const struct api_request *req, struct api_response *resp);
 
-/* Create the socket: fails if sock_path exists (as Firecracker does) or is
- * too long; binds and listens. No thread yet. */
+/* Create the socket: fails if sock_path exists (as Firecracker does; errno
+ * is then EADDRINUSE) or is too long; binds and listens. No thread yet. */
 struct api_server *api_server_create(const char *sock_path, char *err, size_t errlen);
 /* Called on the api thread before it handles any connection (e.g. to
  * install the api thread's seccomp filter). Set before api_server_run(). */

@@ -19,14 +19,55 @@
 
 #include <jansson.h>
 
+/* Where in the JSON text serde would report an error (serde_json's
+ * "at line L column C": the last character it had consumed). */
+enum jerr_at {
+	JERR_AT_NONE,      /* no position (a custom serde error) */
+	JERR_AT_KEY,       /* the closing quote of the key (unknown field) */
+	JERR_AT_VALUE,     /* the key's value: its last character, or the bracket
+			    * opening an object or array (invalid type/value) */
+	JERR_AT_END,       /* the '}' closing the object (missing field) */
+};
+
+/* Filled (when a struct jerr has one) by errors Firecracker reports as
+ * serde deserialisation errors, so that the REST layer can answer with
+ * Firecracker's "An error occurred when deserializing the json body of a
+ * request: <serde> at line L column C." followed by wisp's path. */
+struct jerr_info {
+	bool serde;                /* the last error was a serde-class one */
+	enum jerr_at at;
+	char path[192];            /* the object's path ("machine-config", "snapshot/load.mem_backend") */
+	char key[72];              /* the field within it ("" for the object itself) */
+	char serde_msg[512];       /* serde's words, without the position */
+	char detail[160];          /* wisp's short words ("missing required field") */
+};
+
 struct jerr {
 	char *buf;
 	size_t len;
+	struct jerr_info *info;    /* optional */
 };
 
 /* Write "<prefix>.<key>: <msg>" into e; always returns -EINVAL. */
 int jfail(const struct jerr *e, const char *prefix, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* A serde-class error: writes "<prefix>.<key>: <detail> (<serde>)" (or
+ * "<prefix>.<key>: <serde>" without detail) into e and fills e->info.
+ * Always returns -EINVAL. */
+int jserde(const struct jerr *e, const char *prefix, const char *key, enum jerr_at at,
+	   const char *detail, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* serde's words for a JSON value's type, as in "invalid type: <this>,
+ * expected ...": `string "x"`, "integer `5`", "boolean `true`", "map", ... */
+void jserde_unexpected(const json_t *v, char *buf, size_t size);
+
+/* Find, in the JSON text, the position serde reports for an error at
+ * `path` (object keys separated by '.', array items as "[i]", relative
+ * to the top-level object; "" for it) and `key` (see enum jerr_at).
+ * Returns 0 with the 1-based line and serde's column, or -1. */
+int jlocate(const char *text, size_t len, const char *path, const char *key, enum jerr_at at,
+	    unsigned *line, unsigned *col);
 
 /* The object at `v` must be a JSON object; names the path otherwise. */
 int jexpect_object(const struct jerr *e, const char *prefix, const json_t *v);

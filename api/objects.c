@@ -51,6 +51,12 @@ int obj_check_id(const struct jerr *e, const char *prefix, const char *key, cons
 
 /* ---------------- machine-config ---------------- */
 
+/* Firecracker's MachineConfigError texts (VmmActionError::MachineConfig). */
+#define MC_VCPU_ERR "Machine config error: The number of vCPUs must be greater than 0, less than " \
+	"32 and must be 1 or an even number if SMT is enabled. "
+#define MC_MEM_ERR "Machine config error: The memory size (MiB) is either 0, or not a multiple " \
+	"of the configured page size. "
+
 static const char *const machine_keys[] = {"vcpu_count", "mem_size_mib", "smt",
 					   "track_dirty_pages", "huge_pages", "cpu_template",
 					   NULL};
@@ -58,21 +64,20 @@ static const char *const machine_keys[] = {"vcpu_count", "mem_size_mib", "smt",
 int vmconfig_check_machine(const struct machine_config *mc, const char *prefix,
 			   char *err, size_t errlen)
 {
-	struct jerr e = {err, errlen};
+	struct jerr e = {err, errlen, NULL};
 	if (mc->vcpu_count < 1 || mc->vcpu_count > VM_MAX_VCPUS)
-		return jfail(&e, prefix, "vcpu_count",
-			     "The vCPU number is invalid! It must be in [1, %d], got %u.",
-			     VM_MAX_VCPUS, mc->vcpu_count);
+		return jfail(&e, NULL, NULL, MC_VCPU_ERR "(%s.vcpu_count: The vCPU number is invalid: "
+			     "got %u, must be in [1, %d])", prefix, mc->vcpu_count, VM_MAX_VCPUS);
 	if (mc->smt && mc->vcpu_count > 1 && (mc->vcpu_count & 1))
-		return jfail(&e, prefix, "vcpu_count",
-			     "The vCPU number is invalid! The vCPU number can only be 1 or an even "
-			     "number when SMT is enabled (got %u).", mc->vcpu_count);
+		return jfail(&e, NULL, NULL, MC_VCPU_ERR "(%s.vcpu_count: The vCPU number is invalid: "
+			     "The vCPU number can only be 1 or an even number when SMT is enabled, "
+			     "got %u)", prefix, mc->vcpu_count);
 	if (mc->mem_size_mib == 0)
-		return jfail(&e, prefix, "mem_size_mib", "The memory size (MiB) is invalid: it must be > 0.");
+		return jfail(&e, NULL, NULL, MC_MEM_ERR "(%s.mem_size_mib: The memory size (MiB) is "
+			     "invalid: it must be > 0)", prefix);
 	if (mc->huge_pages == HUGE_PAGES_2M && (mc->mem_size_mib & 1))
-		return jfail(&e, prefix, "mem_size_mib",
-			     "The memory size (MiB) must be a multiple of 2 with 2M huge pages (got %u).",
-			     mc->mem_size_mib);
+		return jfail(&e, NULL, NULL, MC_MEM_ERR "(%s.mem_size_mib: The memory size (MiB) must "
+			     "be a multiple of 2 with 2M huge pages, got %u)", prefix, mc->mem_size_mib);
 	return 0;
 }
 
@@ -94,9 +99,9 @@ static int machine_fields(const struct jerr *e, const char *prefix, const json_t
 		return rc;
 	if (p) {
 		if (v < 1 || v > VM_MAX_VCPUS)
-			return jfail(e, prefix, "vcpu_count",
-				     "The vCPU number is invalid! It must be in [1, %d], got %llu.",
-				     VM_MAX_VCPUS, (unsigned long long)v);
+			return jfail(e, NULL, NULL, MC_VCPU_ERR "(%s.vcpu_count: The vCPU number is "
+				     "invalid: got %llu, must be in [1, %d])", prefix,
+				     (unsigned long long)v, VM_MAX_VCPUS);
 		mc->vcpu_count = (unsigned)v;
 		*present |= API_MC_VCPU_COUNT;
 	}
@@ -105,8 +110,8 @@ static int machine_fields(const struct jerr *e, const char *prefix, const json_t
 		return rc;
 	if (p) {
 		if (v == 0)
-			return jfail(e, prefix, "mem_size_mib",
-				     "The memory size (MiB) is invalid: it must be > 0.");
+			return jfail(e, NULL, NULL, MC_MEM_ERR "(%s.mem_size_mib: The memory size "
+				     "(MiB) is invalid: it must be > 0)", prefix);
 		mc->mem_size_mib = (unsigned)v;
 		*present |= API_MC_MEM_SIZE_MIB;
 	}
@@ -128,17 +133,18 @@ static int machine_fields(const struct jerr *e, const char *prefix, const json_t
 		mc->huge_pages = (enum huge_pages)hp;
 		*present |= API_MC_HUGE_PAGES;
 	}
-	/* Static CPU templates are not implemented: only "None" is accepted. */
-	static const char *const tmpl_none[] = {"None", NULL};
-	json_t *t = jget(o, "cpu_template");
-	if (t && (!json_is_string(t) || strcmp(json_string_value(t), "None") != 0)) {
-		int dummy;
-		rc = jenum(e, prefix, o, "cpu_template", false, tmpl_none, false, &dummy, NULL);
-		if (rc && json_is_string(t))
-			return jfail(e, prefix, "cpu_template",
-				     "CPU template \"%.32s\" is not supported by wisp (only \"None\")",
-				     json_string_value(t));
+	/* Firecracker's StaticCpuTemplate values, in its order (serde lists
+	 * them so); whether one fits the host is checked at InstanceStart, as
+	 * there (docs/cpu-templates.md). */
+	static const char *const tmpl_names[] = {"C3", "T2", "T2S", "None", "T2CL", "T2A", NULL};
+	int tmpl;
+	rc = jenum(e, prefix, o, "cpu_template", false, tmpl_names, false, &tmpl, &p);
+	if (rc)
 		return rc;
+	if (p) {
+		mc->cpu_template = (enum cpu_template_kind)cpu_template_from_name(tmpl_names[tmpl]);
+		mc->cpu_template_given = true;
+		*present |= API_MC_CPU_TEMPLATE;
 	}
 	return 0;
 }
@@ -165,12 +171,20 @@ int obj_machine_patch(const struct jerr *e, const char *prefix, const json_t *o,
 	int rc = machine_fields(e, prefix, o, false, &p.mc, &p.present);
 	if (rc)
 		return rc;
+	/* Firecracker refuses a PATCH that changes nothing (all fields absent). */
+	bool any = false;
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)o, k, v)
+		any = any || !json_is_null(v);
+	if (!any)
+		return jfail(e, NULL, NULL, "Empty PATCH request. (%s: no field to change)", prefix);
 	/* Combinations that are wrong whatever the current config is. */
 	if ((p.present & API_MC_SMT) && (p.present & API_MC_VCPU_COUNT) && p.mc.smt &&
 	    p.mc.vcpu_count > 1 && (p.mc.vcpu_count & 1))
-		return jfail(e, prefix, "vcpu_count",
-			     "The vCPU number is invalid! The vCPU number can only be 1 or an even "
-			     "number when SMT is enabled (got %u).", p.mc.vcpu_count);
+		return jfail(e, NULL, NULL, MC_VCPU_ERR "(%s.vcpu_count: The vCPU number is invalid: "
+			     "The vCPU number can only be 1 or an even number when SMT is enabled, "
+			     "got %u)", prefix, p.mc.vcpu_count);
 	*out = p;
 	return 0;
 }
@@ -189,6 +203,8 @@ int api_machine_patch_apply(struct machine_config *cur, const struct api_machine
 		mc.track_dirty_pages = p->mc.track_dirty_pages;
 	if (p->present & API_MC_HUGE_PAGES)
 		mc.huge_pages = p->mc.huge_pages;
+	if (p->present & API_MC_CPU_TEMPLATE)
+		mc.cpu_template = p->mc.cpu_template;
 	int rc = vmconfig_check_machine(&mc, "machine-config", err, errlen);
 	if (rc)
 		return rc;
@@ -198,10 +214,14 @@ int api_machine_patch_apply(struct machine_config *cur, const struct api_machine
 
 json_t *obj_machine_json(const struct machine_config *mc)
 {
-	return json_pack("{s:I, s:I, s:b, s:b, s:s}", "vcpu_count", (json_int_t)mc->vcpu_count,
-			 "mem_size_mib", (json_int_t)mc->mem_size_mib, "smt", mc->smt,
-			 "track_dirty_pages", mc->track_dirty_pages, "huge_pages",
-			 api_huge_pages_name(mc->huge_pages));
+	json_t *o = json_pack("{s:I, s:I, s:b, s:b, s:s}", "vcpu_count", (json_int_t)mc->vcpu_count,
+			      "mem_size_mib", (json_int_t)mc->mem_size_mib, "smt", mc->smt,
+			      "track_dirty_pages", mc->track_dirty_pages, "huge_pages",
+			      api_huge_pages_name(mc->huge_pages));
+	/* As Firecracker: only a static template shows (not None, not custom). */
+	if (o && mc->cpu_template != CPU_TEMPLATE_NONE && mc->cpu_template != CPU_TEMPLATE_CUSTOM)
+		json_object_set_new(o, "cpu_template", json_string(cpu_template_name(mc->cpu_template)));
+	return o;
 }
 
 /* ---------------- boot-source ---------------- */
@@ -353,26 +373,27 @@ static int check_device_room(const struct jerr *e, const char *prefix,
 			     const struct vm_config *cfg)
 {
 	if (cfg->nr_drives + cfg->nr_nets >= API_MAX_VIRTIO_DEVICES)
-		return jfail(e, prefix, NULL,
-			     "too many devices: %u drives and %u network interfaces already use "
-			     "the %d interrupt lines (IRQ %d..%d) virtio devices can have",
-			     cfg->nr_drives, cfg->nr_nets, API_MAX_VIRTIO_DEVICES, VIRTIO_IRQ_BASE,
-			     API_IOAPIC_PINS - 1);
+		return jfail(e, NULL, NULL,
+			     "Could not allocate GSI: The requested resource is not available. "
+			     "(%s: too many devices: %u drives and %u network interfaces already use "
+			     "the %d interrupt lines (IRQ %d..%d) virtio devices can have)",
+			     prefix, cfg->nr_drives, cfg->nr_nets, API_MAX_VIRTIO_DEVICES,
+			     VIRTIO_IRQ_BASE, API_IOAPIC_PINS - 1);
 	return 0;
 }
 
 int vmconfig_put_drive(struct vm_config *cfg, const struct drive_config *d,
 		       char *err, size_t errlen)
 {
-	struct jerr e = {err, errlen};
+	struct jerr e = {err, errlen, NULL};
 	int idx = vmconfig_find_drive(cfg, d->drive_id);
 	if (d->is_root_device) {
 		for (unsigned i = 0; i < cfg->nr_drives; i++)
 			if ((int)i != idx && cfg->drives[i].is_root_device)
-				return jfail(&e, "drives", NULL,
-					     "A root block device already exists (\"%s\"); "
-					     "\"%s\" cannot be a second one.",
-					     cfg->drives[i].drive_id, d->drive_id);
+				return jfail(&e, NULL, NULL,
+					     "Drive config error: A root block device already exists! "
+					     "(drives: \"%s\" is the root device; \"%s\" cannot be a "
+					     "second one)", cfg->drives[i].drive_id, d->drive_id);
 	}
 	if (idx < 0) {
 		if (cfg->nr_drives >= VM_MAX_DRIVES)
@@ -509,20 +530,25 @@ int vmconfig_find_net(const struct vm_config *cfg, const char *iface_id)
 int vmconfig_put_net(struct vm_config *cfg, const struct net_config *n,
 		     char *err, size_t errlen)
 {
-	struct jerr e = {err, errlen};
+	struct jerr e = {err, errlen, NULL};
 	int idx = vmconfig_find_net(cfg, n->iface_id);
 	for (unsigned i = 0; i < cfg->nr_nets; i++) {
 		const struct net_config *o = &cfg->nets[i];
 		if ((int)i == idx)
 			continue;
 		if (strcmp(o->host_dev_name, n->host_dev_name) == 0)
-			return jfail(&e, "network-interfaces", NULL,
-				     "The host device name \"%s\" is already used by interface \"%s\".",
+			return jfail(&e, NULL, NULL,
+				     "Network config error: Could not create the network device: Open "
+				     "tap device failed: Resource busy (os error 16) (network-interfaces: "
+				     "The host device name \"%s\" is already used by interface \"%s\")",
 				     n->host_dev_name, o->iface_id);
 		if (n->has_mac && o->has_mac && memcmp(o->guest_mac, n->guest_mac, 6) == 0)
-			return jfail(&e, "network-interfaces", NULL,
-				     "The guest MAC address is already used by interface \"%s\".",
-				     o->iface_id);
+			return jfail(&e, NULL, NULL,
+				     "Network config error: The MAC address is already in use: "
+				     "%02x:%02x:%02x:%02x:%02x:%02x (network-interfaces: The guest MAC "
+				     "address is already used by interface \"%s\")",
+				     n->guest_mac[0], n->guest_mac[1], n->guest_mac[2], n->guest_mac[3],
+				     n->guest_mac[4], n->guest_mac[5], o->iface_id);
 	}
 	if (idx < 0) {
 		if (cfg->nr_nets >= VM_MAX_NETS)
@@ -541,8 +567,8 @@ int vmconfig_put_net(struct vm_config *cfg, const struct net_config *n,
 int obj_logger(const struct jerr *e, const char *prefix, const json_t *o, struct api_logger *out)
 {
 	static const char *const keys[] = {"log_path", "level", "show_level", "show_log_origin",
-					   NULL};
-	static const char *const unsupported[] = {"module", NULL};
+					   "module", NULL};
+	static const char *const unsupported[] = {NULL};
 	static const char *const levels_alias[] = {"Off", "Error", "Warn", "Info", "Debug",
 						   "Trace", NULL};
 	struct api_logger *l = calloc(1, sizeof(*l));
@@ -584,6 +610,10 @@ int obj_logger(const struct jerr *e, const char *prefix, const json_t *o, struct
 		rc = jbool(e, prefix, o, "show_log_origin", false, &l->cfg.show_log_origin, &p);
 	if (!rc && p)
 		l->present |= API_LOG_SHOW_LOG_ORIGIN;
+	if (!rc)   /* Firecracker's module filter (a prefix of the origin) */
+		rc = jstring(e, prefix, o, "module", false, l->cfg.module, sizeof(l->cfg.module), &p);
+	if (!rc && p)
+		l->present |= API_LOG_MODULE;
 	if (!rc)
 		*out = *l;
 	free(l);
@@ -596,14 +626,44 @@ json_t *obj_logger_json(const struct logger_config *l)
 			      "show_level", l->show_level, "show_log_origin", l->show_log_origin);
 	if (o && l->log_path[0])
 		json_object_set_new(o, "log_path", json_string(l->log_path));
+	if (o && l->module[0])
+		json_object_set_new(o, "module", json_string(l->module));
 	return o;
+}
+
+/* metrics.properties: an object of strings, kept as its compact text. */
+static int metrics_properties(const struct jerr *e, const char *prefix, const json_t *o,
+			      struct metrics_config *m)
+{
+	json_t *v = jget(o, "properties"), *val;
+	const char *key;
+	char *text;
+
+	if (!v)
+		return 0;
+	if (!json_is_object(v))
+		return jfail(e, prefix, "properties", "expected an object of strings");
+	json_object_foreach(v, key, val)
+		if (!json_is_string(val))
+			return jfail(e, prefix, "properties", "%s: expected a string", key);
+	text = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_SORT_KEYS);   /* BTreeMap order */
+	if (!text)
+		return jfail(e, prefix, "properties", "out of memory");
+	if (strlen(text) >= sizeof(m->properties)) {
+		free(text);
+		return jfail(e, prefix, "properties", "longer than %zu bytes as JSON",
+			     sizeof(m->properties) - 1);
+	}
+	memcpy(m->properties, text, strlen(text) + 1);
+	free(text);
+	return 0;
 }
 
 int obj_metrics(const struct jerr *e, const char *prefix, const json_t *o,
 		struct metrics_config *out)
 {
-	static const char *const keys[] = {"metrics_path", "emit_id", NULL};
-	static const char *const unsupported[] = {"properties", NULL};
+	static const char *const keys[] = {"metrics_path", "emit_id", "properties", NULL};
+	static const char *const unsupported[] = {NULL};
 	struct metrics_config *m = calloc(1, sizeof(*m));
 	if (!m)
 		return jfail(e, prefix, NULL, "out of memory");
@@ -618,8 +678,10 @@ int obj_metrics(const struct jerr *e, const char *prefix, const json_t *o,
 		rc = jfail(e, prefix, "metrics_path", "must not be empty");
 	if (!rc)
 		rc = jbool(e, prefix, o, "emit_id", false, &emit_id, NULL);
-	if (!rc && emit_id)
-		rc = jfail(e, prefix, "emit_id", "true is not supported by wisp");
+	if (!rc)
+		m->emit_id = emit_id;
+	if (!rc)
+		rc = metrics_properties(e, prefix, o, m);
 	if (!rc) {
 		m->set = true;
 		*out = *m;
@@ -630,7 +692,13 @@ int obj_metrics(const struct jerr *e, const char *prefix, const json_t *o,
 
 json_t *obj_metrics_json(const struct metrics_config *m)
 {
-	return json_pack("{s:s}", "metrics_path", m->metrics_path);
+	json_t *o = json_pack("{s:s}", "metrics_path", m->metrics_path);
+
+	if (o && m->emit_id)
+		json_object_set_new(o, "emit_id", json_true());
+	if (o && m->properties[0])
+		json_object_set_new(o, "properties", json_loads(m->properties, 0, NULL));
+	return o;
 }
 
 /* ---------------- actions, vm ---------------- */

@@ -93,6 +93,23 @@ int obj_entropy(const struct jerr *e, const char *prefix, const json_t *o,
 		struct entropy_config *out);
 json_t *obj_entropy_json(const struct entropy_config *c);
 
+/* PUT /serial and the document's "serial" (api/obj_serial.c):
+ * {serial_out_path?, rate_limiter? (a TokenBucket)}; a non-limiting bucket
+ * is stored as none. JSON: both keys, null where absent. */
+int obj_serial(const struct jerr *e, const char *prefix, const json_t *o,
+	       struct serial_config *out);
+json_t *obj_serial_json(const struct serial_config *s);
+
+/* PUT /cpu-config (api/obj_cpuconfig.c): Firecracker's x86_64 custom CPU
+ * template {kvm_capabilities?, cpuid_modifiers?, msr_modifiers?}; the
+ * document's "cpu-config" is that object or the path of a file holding
+ * it. JSON: the template in Firecracker's notation. */
+int obj_cpu_config(const struct jerr *e, const char *prefix, const json_t *o,
+		   struct cpu_template *out);
+int obj_cpu_config_doc(const struct jerr *e, const char *prefix, const json_t *v,
+		       struct cpu_template *out);
+json_t *obj_cpu_config_json(const struct cpu_template *t);
+
 /* An id (drive_id, iface_id): 1..64 printable ASCII characters, no '/'. */
 int obj_check_id(const struct jerr *e, const char *prefix, const char *key, const char *id);
 

@@ -67,7 +67,7 @@ const char *api_instance_state_name(enum api_instance_state st)
 char *api_instance_info_json(const char *id, enum api_instance_state st)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", id ? id : "anonymous-instance",
-			      "state", api_instance_state_name(st), "vmm_version", WISP_VERSION,
+			      "state", api_instance_state_name(st), "vmm_version", WISP_FC_VERSION,
 			      "app_name", WISP_APP_NAME);
 	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);

@@ -13,6 +13,15 @@
 int api_route(const char *method, const char *path, const char *body, size_t body_len,
 	      struct api_request *req, struct api_response *resp);
 
+/* Log Firecracker's line for a request the api thread received ("The API
+ * server received a Put request on \"/x\" with body \"...\"."), at info. */
+void api_log_request(const char *method, const char *path, const char *body, size_t len);
+/* Before an answer is written: log Firecracker's outcome line ("The request
+ * was executed successfully. Status code: 204 No Content." or "Received
+ * Error. Status code: 400 Bad Request. Message: ..."), and for a request
+ * that used a deprecated field its warning, marking resp->deprecation. */
+void api_log_response(const struct api_request *req, struct api_response *resp);
+
 /* The spec's paths that wisp does not implement (NULL-terminated; "{id}"
  * stands for one path segment). Listed in docs/api.md too. */
 extern const char *const api_unsupported_paths[];

@@ -146,29 +146,85 @@ static int v2_enable(const char *leaf, const char *mount, const char *controller
 	}
 }
 
-static int move_into(const char *dir, bool hint)
+/* The text of /proc/self/cgroup, read before the first move. */
+static char g_self_cgroup[8192];
+
+static void read_self_cgroup(void)
 {
-	char pid[32], path[JAILER_PATH_MAX];
+	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+
+	g_self_cgroup[0] = '\0';
+	if (fd < 0)
+		return;
+	while (n + 1 < sizeof(g_self_cgroup)) {
+		ssize_t r = read(fd, g_self_cgroup + n, sizeof(g_self_cgroup) - 1 - n);
+
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	g_self_cgroup[n] = '\0';
+	close(fd);
+}
+
+/* <mount><path of our cgroup in that hierarchy>, or "" if unknown. */
+static void origin_of(const char *mount, int version, const char *controller, char *out,
+		      size_t len)
+{
+	char rel[JAILER_PATH_MAX];
+	struct stat st;
+
+	out[0] = '\0';
+	if (jailer_cgroup_self_path(g_self_cgroup, version, controller, rel, sizeof(rel)) < 0)
+		return;
+	if (!strcmp(rel, "/"))
+		snprintf(out, len, "%s", mount);
+	else if ((size_t)snprintf(out, len, "%s%s", mount, rel) >= len)
+		out[0] = '\0';
+	if (out[0] && (stat(out, &st) < 0 || !S_ISDIR(st.st_mode)))
+		out[0] = '\0';
+}
+
+/* Move the process into dir; on success remember where it came from (orig,
+ * may be "") so a later failure moves it back before removing dir. */
+static int move_into(const char *dir, const char *orig, bool hint)
+{
+	char pid[32];
 	int r;
 
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	if ((r = write_value(dir, "cgroup.procs", pid)) < 0 && hint) {
-		jailer_path_join(path, sizeof(path), dir, "cgroup.procs");
+	if ((r = write_value(dir, "cgroup.procs", pid)) < 0 && hint)
 		return jailer_set_error(-r, "Failed to move process to cgroup (%s): %s.\nHint: If "
 					"you intended to create a child cgroup under %s, pass any "
 					"--cgroup parameters.", dir, jailer_os_error(r), dir);
-	}
+	if (r == 0 && orig[0] && strcmp(orig, dir))
+		undo_add_cgroup_move(orig);
 	return r;
+}
+
+/* The controller a cgroup directory was made for (its first property). */
+static const char *controller_of(const struct jailer_config *cfg, unsigned dir)
+{
+	for (unsigned i = 0; i < cfg->n_props; i++) {
+		if (cfg->prop_dir[i] == dir)
+			return cfg->props[i].controller;
+	}
+	return "";
 }
 
 int jail_setup_cgroups(const struct jailer_config *cfg)
 {
 	char enabled[JAILER_MAX_MULTI][JAILER_CG_FILE_MAX];
+	char orig[JAILER_PATH_MAX];
 	unsigned n_enabled = 0;
 	int r;
 
-	if (cfg->cg_move_to[0])
-		return move_into(cfg->cg_move_to, true);
+	read_self_cgroup();
+	if (cfg->cg_move_to[0]) {
+		origin_of(cfg->cg_move_mount, 2, "", orig, sizeof(orig));
+		return move_into(cfg->cg_move_to, orig, true);
+	}
 
 	for (unsigned i = 0; i < cfg->n_cg_dirs; i++) {
 		if ((r = make_dirs(cfg->cg_dirs[i].path, cfg->cg_dirs[i].mount)) < 0)
@@ -196,7 +252,9 @@ int jail_setup_cgroups(const struct jailer_config *cfg)
 			return r;
 	}
 	for (unsigned i = 0; i < cfg->n_cg_dirs; i++) {
-		if ((r = move_into(cfg->cg_dirs[i].path, false)) < 0)
+		origin_of(cfg->cg_dirs[i].mount, cfg->cgroup_version, controller_of(cfg, i), orig,
+			  sizeof(orig));
+		if ((r = move_into(cfg->cg_dirs[i].path, orig, false)) < 0)
 			return r;
 	}
 	return 0;

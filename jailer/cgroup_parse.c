@@ -32,6 +32,10 @@ int jailer_parse_cgroup_arg(const char *arg, struct jailer_cgroup_prop *out)
 					"%zu bytes)", arg, sizeof(out->value) - 1);
 	if (flen == 0 || flen >= sizeof(out->file))
 		return jailer_set_error(EINVAL, "Cgroup invalid file: %.*s", (int)flen, arg);
+	/* A path (Firecracker refuses "/", "." and ".." components while
+	 * reading the argument, naming the whole "<file>=<value>"). */
+	if (memchr(arg, '/', flen))
+		return jailer_set_error(EINVAL, "Cgroup invalid file: %s", arg);
 	for (size_t i = 0; i < flen; i++) {
 		if (!file_char_ok(arg[i]))
 			return jailer_set_error(EINVAL, "Cgroup invalid file: %.*s", (int)flen, arg);
@@ -137,4 +141,53 @@ const char *jailer_cgroup_v2_dir(const struct jailer_cgroup_mounts *m)
 			return m->m[i].dir;
 	}
 	return NULL;
+}
+
+/* Is word one of the comma-separated items of list[0..len)? */
+static bool word_in_commas(const char *list, size_t len, const char *word)
+{
+	size_t wl = strlen(word);
+	const char *p = list, *end = list + len;
+
+	while (p < end) {
+		const char *c = memchr(p, ',', (size_t)(end - p));
+		size_t n = c ? (size_t)(c - p) : (size_t)(end - p);
+
+		if (n == wl && !memcmp(p, word, wl))
+			return true;
+		p += n + 1;
+	}
+	return false;
+}
+
+int jailer_cgroup_self_path(const char *text, int version, const char *controller,
+			    char *out, size_t len)
+{
+	const char *line = text;
+
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		size_t ll = nl ? (size_t)(nl - line) : strlen(line);
+		const char *c1 = memchr(line, ':', ll);
+		const char *c2 = c1 ? memchr(c1 + 1, ':', ll - (size_t)(c1 + 1 - line)) : NULL;
+
+		if (c2) {
+			const char *path = c2 + 1;
+			size_t plen = ll - (size_t)(path - line);
+			bool v2_line = c1 - line == 1 && line[0] == '0' && c2 == c1 + 1;
+			bool match = version == 2 ? v2_line
+				   : !v2_line && word_in_commas(c1 + 1, (size_t)(c2 - c1 - 1),
+								controller);
+
+			if (match) {
+				if (plen == 0 || path[0] != '/' || plen >= len)
+					return -EINVAL;
+				memcpy(out, path, plen);
+				out[plen] = '\0';
+				return 0;
+			}
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return -ENOENT;
 }

@@ -170,8 +170,10 @@ static int check_cgroups(const struct jailer_args *args, const char *proc_mounts
 			 * where the process moves (done while running, not here). */
 			if ((r = jailer_path_join(path, sizeof(path), v2, cfg->parent_cgroup)) < 0)
 				return r;
-			if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
 				strcpy(cfg->cg_move_to, path);
+				snprintf(cfg->cg_move_mount, sizeof(cfg->cg_move_mount), "%s", v2);
+			}
 			return 0;
 		}
 	} else {

@@ -25,8 +25,10 @@
 
 #include <seccomp.h>
 
-#define JAILER_VERSION              "0.1.0"
 #define JAILER_DEFAULT_CHROOT_BASE  "/srv/jailer"
+/* Firecracker's binary name: a second pid file "firecracker.pid" is written
+ * when the exec file has another name (Kata's Go runtime reads that one). */
+#define JAILER_FC_EXEC_NAME         "firecracker"
 #define JAILER_DEFAULT_CGROUP_VER   "1"
 #define JAILER_DEFAULT_NO_FILE      2048
 #define JAILER_PROC_MOUNTS          "/proc/mounts"
@@ -142,6 +144,14 @@ const char *jailer_cgroup_v1_dir(const struct jailer_cgroup_mounts *m, const cha
 const char *jailer_cgroup_v2_dir(const struct jailer_cgroup_mounts *m);
 /* Is name one of the space-separated words of list (cgroup.controllers)? */
 bool jailer_word_in_list(const char *list, const char *name);
+/* The cgroup the process is in, from the text of /proc/self/cgroup: for
+ * version 2 the "0::<path>" line, for version 1 the line whose controller
+ * list (comma-separated, e.g. "cpu,cpuacct" or "name=systemd") holds
+ * controller. out gets the path ("/" or "/a/b"), relative to the hierarchy's
+ * root. -ENOENT if no such line, -EINVAL if malformed or too long. Used to
+ * move a failed jailer back before it removes the cgroups it made. */
+int jailer_cgroup_self_path(const char *text, int version, const char *controller,
+			    char *out, size_t len);
 
 /* ------------------------------------------------------------------ */
 /* Resource limits (rlimit.c): pure parsing                            */
@@ -239,6 +249,7 @@ struct jailer_config {
 	/* v2 without --cgroup: the existing <unified>/<parent> to move into
 	 * ("" if none), as Firecracker does. */
 	char cg_move_to[JAILER_PATH_MAX];
+	char cg_move_mount[JAILER_PATH_MAX];  /* the cgroup2 mount cg_move_to is in */
 	struct jailer_rlimits rlimits;
 	char *const *extra;
 	int n_extra;

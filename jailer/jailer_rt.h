@@ -15,6 +15,11 @@
 /* What was created before the jail was entered, removed again (newest
  * first) if a later step fails, so a failed start leaves nothing behind. */
 void undo_add(const char *path, bool is_dir);
+/* The process moved out of the cgroup directory orig_dir: the undo writes
+ * its pid back there (before removing the cgroups it made). */
+void undo_add_cgroup_move(const char *orig_dir);
+/* Remember RLIMIT_NOFILE before the jailer lowers it: the undo restores it. */
+void undo_save_nofile(void);
 void undo_run(void);
 void undo_forget(void);
 

@@ -9,6 +9,12 @@
 
 #include "jailer.h"
 #include "jailer_rt.h"
+#include "../vmm/vmm.h"  /* WISP_VERSION, WISP_FC_VERSION (self-contained header) */
+
+/* Firecracker's first line ("Jailer v<version>", then a blank line: tools
+ * parse it), then a line saying what this really is. */
+#define BANNER "Jailer v" WISP_FC_VERSION "\n\nwisp-jailer v" WISP_VERSION \
+	", implementing the jailer of Firecracker v" WISP_FC_VERSION "\n"
 
 int main(int argc, char *argv[])
 {
@@ -25,13 +31,13 @@ int main(int argc, char *argv[])
 	if (jailer_parse_args(argc, argv, &args) < 0)
 		goto fail;
 	if (args.help) {
-		printf("Jailer v%s (wisp-jailer)\n\n%s\n"
+		printf(BANNER "\n%s\n"
 		       "Any arguments after the -- separator will be supplied to the jailed "
-		       "binary.\n\n", JAILER_VERSION, jailer_usage());
+		       "binary.\n\n", jailer_usage());
 		return 0;
 	}
 	if (args.version) {
-		printf("Jailer v%s (wisp-jailer)\n\n", JAILER_VERSION);
+		printf(BANNER);
 		return 0;
 	}
 	if (jailer_config_build(&args, JAILER_PROC_MOUNTS, &cfg) < 0)

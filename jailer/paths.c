@@ -9,16 +9,6 @@
 #include "jailer.h"
 #include "jailer_int.h"
 
-const char *jailer_os_error(int err)
-{
-	static char buf[160];
-
-	if (err < 0)
-		err = -err;
-	snprintf(buf, sizeof(buf), "%s (os error %d)", strerror(err), err);
-	return buf;
-}
-
 int jailer_path_join(char *out, size_t len, const char *dir, const char *name)
 {
 	size_t dl = strlen(dir);

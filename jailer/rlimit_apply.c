@@ -22,6 +22,7 @@ int jail_apply_rlimits(const struct jailer_rlimits *rl)
 {
 	int r;
 
+	undo_save_nofile();
 	if (rl->has_fsize && (r = set_limit(RLIMIT_FSIZE, "size of file", rl->fsize)) < 0)
 		return r;
 	return set_limit(RLIMIT_NOFILE, "number of file descriptors", rl->no_file);

@@ -38,15 +38,14 @@ uint64_t jail_now_us(int clock)
 /* Jailer CPU time handed to the exec'd binary (--parent-cpu-time-us). */
 static uint64_t g_jailer_cpu_us;
 
-/* "/<exec name>.pid" inside the jail: the pid of the process running the
- * exec file, for the platform (Firecracker writes it in every mode). */
-static int write_pid_file(const struct jailer_config *cfg, pid_t pid)
+/* Write pid to "/<name>.pid" inside the jail (O_EXCL, no symlink). */
+static int write_one_pid_file(const char *name, pid_t pid)
 {
 	char path[JAILER_PATH_MAX], buf[32];
 	int fd, n, r = 0;
 
-	if (snprintf(path, sizeof(path), "/%s.pid", cfg->exec_name) >= (int)sizeof(path))
-		return jailer_set_error(ENAMETOOLONG, "Path too long: /%s.pid", cfg->exec_name);
+	if (snprintf(path, sizeof(path), "/%s.pid", name) >= (int)sizeof(path))
+		return jailer_set_error(ENAMETOOLONG, "Path too long: /%s.pid", name);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return jailer_set_error(errno, "Failed to open file %s: %s", path,
@@ -56,6 +55,20 @@ static int write_pid_file(const struct jailer_config *cfg, pid_t pid)
 		r = jailer_set_error(errno ? errno : EIO, "Failed to write to %s: %s", path,
 				     jailer_os_error(errno ? errno : EIO));
 	close(fd);
+	return r;
+}
+
+/* "/<exec name>.pid" inside the jail: the pid of the process running the
+ * exec file, for the platform (Firecracker writes it in every mode). When
+ * the exec file is not named "firecracker", the same pid also goes to
+ * "/firecracker.pid": Kata's Go runtime reads <root>/firecracker.pid
+ * whatever its configured binary is called (docs/jailer.md "Names"). */
+static int write_pid_file(const struct jailer_config *cfg, pid_t pid)
+{
+	int r = write_one_pid_file(cfg->exec_name, pid);
+
+	if (r == 0 && strcmp(cfg->exec_name, JAILER_FC_EXEC_NAME) != 0)
+		r = write_one_pid_file(JAILER_FC_EXEC_NAME, pid);
 	return r;
 }
 

@@ -94,7 +94,8 @@ const struct jailer_allowed_syscall jailer_allowed_syscalls[] = {
 	    A32_EQ(2, MADV_HUGEPAGE)),
 	ONE("madvise", "MADV_POPULATE_READ", "working-set replay: pre-fault recorded pages", SR,
 	    A32_EQ(2, MADV_POPULATE_READ)),
-	ANY("rt_sigaction", "SIGRTMIN vCPU kick handler, SIGPIPE ignored, SIGSYS report", S),
+	ANY("rt_sigaction", "SIGRTMIN vCPU kick handler, SIGPIPE counted, SIGSYS report, "
+	    "fatal-signal handlers", S),
 	ANY("rt_sigprocmask", "signalfd's mask, glibc around thread creation and exit", SR),
 	ANY("rt_sigreturn", "return from a signal handler (vCPU kick)", SR),
 	ONE("clone", "CLONE_VM|CLONE_THREAD set, no CLONE_NEW* flag", "threads only (vCPUs, API, "
@@ -124,6 +125,8 @@ const struct jailer_allowed_syscall jailer_allowed_syscalls[] = {
 	ANY("getrandom", "glibc malloc start-up; virtio-rng requests, VMGenID ids, vsock port "
 	    "numbers, snapshot create's temporary names", SR),
 	ANY("getpid", "raise(), pthread_kill(), logger", SR),
+	ANY("gettid", "abort()/raise(): glibc's pthread_kill asks for the calling thread's tid "
+	    "(wisp's vmm filter allows it for Firecracker's panic test)", R),
 	ANY("sysinfo", "glibc qsort() asks sysconf(_SC_PHYS_PAGES): snapshot load with a working "
 	    "set sorts its pages (read-only host memory totals)", S),
 	ANY("clock_gettime", "CPU-time clocks (boot timer, metrics), log time without the vDSO", SR),
@@ -160,7 +163,7 @@ const struct jailer_allowed_syscall jailer_allowed_syscalls[] = {
 	ANY("epoll_ctl", "devices and connections (de)armed", SR),
 	ANY("epoll_wait", "the event loops", SR),
 	ANY("eventfd2", "queue notifications, irqfds, ioeventfds, API queue", S),
-	ANY("signalfd4", "SIGTERM/SIGINT/SIGHUP on the event loop", S),
+	ANY("signalfd4", "SIGTERM/SIGINT on the event loop", S),
 	ANY("timerfd_create", "metrics flush, rate limiters, balloon statistics, vsock timeouts", S),
 	ANY("timerfd_settime", "(re)arm those timers", SR),
 	/* sockets: AF_UNIX only */

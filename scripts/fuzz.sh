@@ -35,6 +35,7 @@ fi
 max_len() {
 	case $1 in
 	boot_loaders|seccomp_json) echo 65536 ;;
+	seccomp_bpfmap) echo 110000 ;;
 	virtio_net) echo 16384 ;;
 	virtq_blk) echo 8192 ;;
 	*) echo 4096 ;;

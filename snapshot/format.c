@@ -272,9 +272,11 @@ int snap_parse(const uint8_t *buf, size_t len, struct snap_file *out, char *err,
 		return -EINVAL;
 	}
 	if (len < SNAP_HEADER_LEN + SNAP_CRC_LEN) {
+		/* Firecracker's words first (functional/test_snapshot_basic.py
+		 * loads empty files and matches them). */
 		snap_errf(err, errlen,
-			  "snapshot is %zu bytes, shorter than a header and CRC (%d bytes)", len,
-			  SNAP_HEADER_LEN + SNAP_CRC_LEN);
+			  "IO Error: File too short to contain CRC (snapshot is %zu bytes, shorter "
+			  "than a header and CRC (%d bytes))", len, SNAP_HEADER_LEN + SNAP_CRC_LEN);
 		return -EINVAL;
 	}
 	if (len > SNAP_MAX_FILE) {

@@ -38,8 +38,10 @@ static int open_image(const struct drive_config *cfg, const char *path, int *fd_
 	if (fd < 0) {
 		int e = errno;
 
-		snprintf(err, errlen, "drive '%s': cannot open '%s'%s: %s", cfg->drive_id, path,
-			 cfg->is_read_only ? "" : " read-write", strerror(e));
+		/* Firecracker's words first (VirtioBlockError::BackingFile), then wisp's. */
+		snprintf(err, errlen, "Virtio backend error: Error manipulating the backing file: %s "
+			 "(os error %d) %s (drive '%s': cannot open '%s'%s: %s)", strerror(e), e, path,
+			 cfg->drive_id, path, cfg->is_read_only ? "" : " read-write", strerror(e));
 		return -e;
 	}
 	if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))) {
@@ -302,6 +304,7 @@ static void blk_metrics(void *dev, struct metric_sink *sink)
 	sink->put(sink, "execute_fails", s->io_errors);
 	sink->put(sink, "rate_limiter_throttled_events", b ? b->rl_throttled : 0);
 	sink->put(sink, "rate_limiter_event_count", b ? b->rl_events : 0);
+	sink->put(sink, "queue_event_count", b ? b->t.queue_events[0] : 0);
 }
 
 /* Without the lock, after detach. */

@@ -139,6 +139,8 @@ static void queue_metrics(struct virtio_mmio *t, struct metric_sink *sink)
 	sink->put(sink, "queue_bad_order", sum.bad_order);
 	sink->put(sink, "queue_bad_avail", sum.bad_avail);
 	sink->put(sink, "queue_bad_rings", sum.bad_rings);
+	/* Interrupts raised (summed into Firecracker's interrupts.triggers). */
+	sink->put(sink, "interrupt_triggers", t ? t->irqs_raised : 0);
 }
 
 void virtio_device_metrics(const struct virtio_dev_ops *ops, void *transport,

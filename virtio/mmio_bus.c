@@ -59,6 +59,7 @@ static void on_notify(int fd, uint32_t events, void *opaque)
 		if (t->notify_fd[q] != fd)
 			continue;
 		virtio_mmio_lock(t);
+		t->queue_events[q]++;
 		if (virtio_mmio_driver_ok(t) && t->ops->notify)
 			t->ops->notify(t->dev, q);
 		virtio_mmio_unlock(t);

@@ -52,6 +52,7 @@ struct virtio_net {
 	bool rx_admitted;           /* the pending frame's tokens are taken */
 	uint64_t rl_throttled[2];   /* rx/tx_rate_limiter_throttled */
 	uint64_t rl_events[2];      /* rx_event_rate_limiter_count, tx_rate_limiter_event_count */
+	uint64_t tap_events;        /* rx_tap_event_count: tap readiness handled */
 };
 
 /* Take one frame's tokens (an operation and its bytes, header included,
@@ -365,6 +366,7 @@ static void on_tap(int fd, uint32_t events, void *opaque)
 	struct virtio_net *n = opaque;
 
 	virtio_mmio_lock(&n->t);
+	n->tap_events++;   /* metrics rx_tap_event_count */
 	if (events & (EPOLLERR | EPOLLHUP)) {
 		n->stats.rx_errors++;
 		log_warn("%s: tap '%s' reports an error; RX parked", n->t.name,
@@ -471,6 +473,9 @@ static void net_metrics(void *dev, struct metric_sink *sink)
 	sink->put(sink, "rx_event_rate_limiter_count", n ? n->rl_events[NET_RXQ] : 0);
 	sink->put(sink, "tx_rate_limiter_throttled", n ? n->rl_throttled[NET_TXQ] : 0);
 	sink->put(sink, "tx_rate_limiter_event_count", n ? n->rl_events[NET_TXQ] : 0);
+	sink->put(sink, "rx_queue_event_count", n ? n->t.queue_events[NET_RXQ] : 0);
+	sink->put(sink, "tx_queue_event_count", n ? n->t.queue_events[NET_TXQ] : 0);
+	sink->put(sink, "rx_tap_event_count", n ? n->tap_events : 0);
 }
 
 static void net_destroy(void *dev)

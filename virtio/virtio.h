@@ -269,6 +269,9 @@ struct virtio_mmio {
 	void (*kick)(void *opaque, unsigned q);
 	void *irq_opaque;
 	uint64_t irqs_raised;
+	/* Queue notifications handled on the VMM thread, per queue
+	 * (Firecracker's *queue_event_count metrics). */
+	uint64_t queue_events[VIRTIO_MAX_QUEUES];
 	/* Non-zero while a device reset still completes on the VMM thread
 	 * (virtio-blk Async: requests in flight): Status reads this instead
 	 * of 0. Set and cleared by the device, lock held. */

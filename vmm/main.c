@@ -19,14 +19,30 @@
 #include "vm.h"
 #include "vmm_ctl.h"
 
+/* --version and --help: Firecracker's first line (its test framework matches
+ * "^Firecracker v(.+)" on it, Kata's Go runtime takes its second word as the
+ * version), a blank line, then what the binary really is (docs/api.md,
+ * "Versions and names"). */
+#define WISP_BANNER                                                                \
+	"Firecracker v" WISP_FC_VERSION "\n\n"                                      \
+	"wisp v" WISP_VERSION ", implementing the Firecracker v" WISP_FC_VERSION " API\n"
+
+/* --snapshot-version: the state-file format version wisp writes, in
+ * Firecracker's shape (v<semver>); --describe-snapshot prints a file's. */
+#define WISP_SNAPSHOT_VERSION_FMT "v%u.%u.0"
+
 static const char usage_text[] =
+	WISP_BANNER
+	"\n"
 	"Usage: wisp [OPTIONS]\n"
 	"\n"
 	"wisp is a minimal micro-VM monitor for Linux/KVM, compatible with the\n"
 	"Firecracker API, command line and configuration file.\n"
 	"\n"
 	"Options:\n"
-	"  --api-sock PATH          Unix socket of the REST API (default " WISP_DEFAULT_API_SOCK ")\n"
+	"  --api-sock PATH          Unix socket of the REST API (default " WISP_DEFAULT_API_SOCK ",\n"
+	"                           whatever the binary is called; a path that\n"
+	"                           already exists is refused)\n"
 	"  --config-file PATH       boot a VM from this JSON document (the shape\n"
 	"                           GET /vm/config returns)\n"
 	"  --no-api                 no API socket; needs --config-file; wisp exits when\n"
@@ -39,29 +55,39 @@ static const char usage_text[] =
 	"                           (default Info)\n"
 	"  --log-path PATH          write logs to this file or named pipe (default stderr)\n"
 	"  --show-level             print the level in each log line\n"
-	"  --show-log-origin        print file:line in each log line\n"
+	"  --show-log-origin        print dir/file:line in each log line\n"
+	"  --module PREFIX          log only lines whose origin starts with PREFIX\n"
+	"                           (a source path such as virtio/; \"::\" reads as \"/\")\n"
 	"  --metrics-path PATH      write metrics (JSON lines) to this file or named pipe\n"
 	"  --no-seccomp             do not install seccomp filters (unsafe)\n"
-	"  --seccomp-filter PATH    load seccomp filters from a JSON file\n"
+	"  --seccomp-filter PATH    load seccomp filters: Firecracker's compiled file\n"
+	"                           (seccompiler-bin output) or seccompiler JSON\n"
 	"  --start-time-us US       process start time (CLOCK_MONOTONIC, set by the jailer)\n"
 	"  --start-time-cpu-us US   CPU time used before exec (set by the jailer)\n"
 	"  --parent-cpu-time-us US  CPU time of the jailer (accepted for compatibility)\n"
 	"  --http-api-max-payload-size BYTES\n"
 	"                           largest API request body (default 51200)\n"
-	"  --describe-snapshot PATH print what a snapshot state file holds (format\n"
-	"                           version, vCPUs, memory, devices, sections) and exit\n"
+	"  --describe-snapshot PATH print a snapshot state file's format version\n"
+	"                           (v<semver>, first line) and what it holds (vCPUs,\n"
+	"                           memory, devices, sections), and exit\n"
+	"  --snapshot-version       print the snapshot format version this wisp\n"
+	"                           writes (v<semver>) and exit\n"
 	"  --version                print the version and exit\n"
 	"  --help                   print this help and exit\n"
 	"\n"
 	"Exit status: 0 when the guest resets or shuts down (or on SIGTERM/SIGINT),\n"
 	"1 on a runtime error or guest crash (triple fault, emulation failure),\n"
-	"152 for a bad configuration, 153 for bad command-line arguments.\n";
+	"152 for a bad configuration, 153 for bad command-line arguments;\n"
+	"as Firecracker after intercepting a signal: 148 a system call trapped by\n"
+	"seccomp (SIGSYS), 149 SIGBUS, 150 SIGSEGV, 151 SIGXFSZ, 154 SIGXCPU,\n"
+	"156 SIGHUP, 157 SIGILL.\n";
 
 enum {
 	OPT_API_SOCK = 256, OPT_CONFIG_FILE, OPT_NO_API, OPT_ID, OPT_BOOT_TIMER, OPT_LEVEL,
 	OPT_LOG_PATH, OPT_SHOW_LEVEL, OPT_SHOW_ORIGIN, OPT_METRICS_PATH, OPT_NO_SECCOMP,
 	OPT_SECCOMP_FILTER, OPT_START_US, OPT_START_CPU_US, OPT_PARENT_CPU_US,
-	OPT_MAX_PAYLOAD, OPT_DESCRIBE_SNAPSHOT, OPT_VERSION, OPT_HELP,
+	OPT_MAX_PAYLOAD, OPT_DESCRIBE_SNAPSHOT, OPT_VERSION, OPT_HELP, OPT_SNAPSHOT_VERSION,
+	OPT_MODULE,
 };
 
 static const struct option long_opts[] = {
@@ -74,6 +100,7 @@ static const struct option long_opts[] = {
 	{ "log-path", required_argument, NULL, OPT_LOG_PATH },
 	{ "show-level", no_argument, NULL, OPT_SHOW_LEVEL },
 	{ "show-log-origin", no_argument, NULL, OPT_SHOW_ORIGIN },
+	{ "module", required_argument, NULL, OPT_MODULE },
 	{ "metrics-path", required_argument, NULL, OPT_METRICS_PATH },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
@@ -84,6 +111,7 @@ static const struct option long_opts[] = {
 	{ "describe-snapshot", required_argument, NULL, OPT_DESCRIBE_SNAPSHOT },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "snapshot-version", no_argument, NULL, OPT_SNAPSHOT_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -167,6 +195,9 @@ static int parse_args(int argc, char **argv, struct wisp_args *a)
 		case OPT_SHOW_ORIGIN:
 			a->show_origin = true;
 			break;
+		case OPT_MODULE:   /* Firecracker's logger module filter */
+			log_set_module(optarg);
+			break;
 		case OPT_METRICS_PATH:
 			a->metrics_path = optarg;
 			break;
@@ -209,6 +240,9 @@ static int parse_args(int argc, char **argv, struct wisp_args *a)
 			break;
 		case OPT_HELP:
 			a->help = true;
+			break;
+		case OPT_SNAPSHOT_VERSION:
+			a->snapshot_version = true;
 			break;
 		case '?':
 		default:
@@ -256,7 +290,8 @@ static int describe_snapshot(const char *path)
 			free(buf);
 		return WISP_EXIT_ERROR;
 	}
-	printf("%s\n", path);
+	/* Firecracker prints only "v<version>"; wisp adds what the file holds. */
+	printf(WISP_SNAPSHOT_VERSION_FMT "\n\n%s\n", f.major, f.minor, path);
 	snap_describe(&f, stdout);
 	snap_file_free(&f);
 	free(buf);
@@ -299,14 +334,22 @@ int main(int argc, char **argv)
 	uint64_t start_cpu_us = clock_us(CLOCK_PROCESS_CPUTIME_ID);
 	int code;
 
-	if (parse_args(argc, argv, &args) < 0)
+	if (parse_args(argc, argv, &args) < 0) {
+		log_error("Firecracker exiting with error. exit_code=%d", WISP_EXIT_ARG_PARSING);
 		return WISP_EXIT_ARG_PARSING;
+	}
+	/* Firecracker's order: --help, --version, --snapshot-version,
+	 * --describe-snapshot. */
 	if (args.help) {
 		fputs(usage_text, stdout);
 		return 0;
 	}
 	if (args.version) {
-		printf("wisp v%s\n", WISP_VERSION);
+		fputs(WISP_BANNER, stdout);
+		return 0;
+	}
+	if (args.snapshot_version) {
+		printf(WISP_SNAPSHOT_VERSION_FMT "\n", SNAP_VERSION_MAJOR, SNAP_VERSION_MINOR);
 		return 0;
 	}
 	if (args.describe_snapshot)
@@ -324,8 +367,16 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return WISP_EXIT_ARG_PARSING;
 	}
+	/* Firecracker's first line (info level, never rate-limited), which its
+	 * test framework waits for with --no-api. */
+	log_info("Running Firecracker v" WISP_FC_VERSION " (wisp v" WISP_VERSION ")");
 	setup_terminal();
 	code = vmm_run(&args);
 	restore_terminal();
+	/* Firecracker's last line; its framework reads the exit code from it. */
+	if (code == 0)
+		log_info("Firecracker exiting successfully. exit_code=0");
+	else
+		log_error("Firecracker exiting with error. exit_code=%d", code);
 	return code;
 }

@@ -289,7 +289,8 @@ static int check_config(struct loaded *l, const struct api_snapshot_load *p, cha
 	}
 	if (p->has_vsock_override) {
 		if (!l->cfg.vsock.set) {
-			ERR("vsock_override: the snapshot has no vsock device");
+			/* Firecracker's words (functional/test_vsock.py), then wisp's. */
+			ERR("Unknown Vsock Device (vsock_override: the snapshot has no vsock device)");
 			return -EINVAL;
 		}
 		snprintf(l->cfg.vsock.uds_path, sizeof(l->cfg.vsock.uds_path), "%s",
@@ -329,8 +330,14 @@ static int open_mem_file(struct loaded *l, const char *path, char *err, size_t e
 
 	l->mem_fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (l->mem_fd < 0) {
-		ERR("mem_backend.backend_path: cannot open %s: %s", path, strerror(errno));
-		return -errno;
+		int e = errno;
+
+		/* Firecracker's words first (functional/test_snapshot_basic.py), then wisp's. */
+		ERR("Failed to restore from snapshot: Failed to load guest memory: Error creating "
+		    "guest memory from file: Failed to load guest memory: %s (os error %d) "
+		    "(mem_backend.backend_path: cannot open %s: %s)", strerror(e), e, path,
+		    strerror(e));
+		return -e;
 	}
 	if (fstat(l->mem_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		ERR("mem_backend.backend_path: %s is not a regular file", path);
@@ -354,7 +361,13 @@ static int load_files(struct loaded *l, const struct api_snapshot_load *p, char 
 
 	r = snap_read_file(p->snapshot_path, &l->buf, &l->len, why, sizeof(why));
 	if (r < 0) {
-		ERR("snapshot_path: %s", why);
+		/* Firecracker's words for a file it cannot open, then wisp's. */
+		if (strncmp(why, "cannot open", 11) == 0)
+			ERR("Failed to restore from snapshot: Failed to get snapshot state from file: "
+			    "Failed to open snapshot file: %s (os error %d) (snapshot_path: %s)",
+			    strerror(-r), -r, why);
+		else
+			ERR("snapshot_path: %s", why);
 		return r;
 	}
 	r = snap_parse(l->buf, l->len, &l->f, why, sizeof(why));

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "boot/cputemplate.h"   /* CPU templates: struct cpu_template */
+
 /* ------------------------------------------------------------------ */
 /* Version                                                             */
 /* ------------------------------------------------------------------ */
@@ -61,19 +63,31 @@ enum log_level log_get_level(void);
  * or NULL for stderr. A full pipe drops lines and counts them. */
 int log_set_path(const char *path);
 void log_set_format(bool show_level, bool show_origin);
+void log_get_format(bool *show_level, bool *show_origin);
 /* Instance id printed in each line (Firecracker prints "[<id>:<thread>]"). */
 void log_set_id(const char *id);
 /* Name of the calling thread in log lines ("main", "fc_api", "fc_vcpu 0"). */
 void log_set_thread_name(const char *name);
 uint64_t log_dropped_lines(void);
+/* Lines a full or failing destination did not take (metrics
+ * logger.missed_log_count; in log_dropped_lines() too). */
+uint64_t log_missed_lines(void);
+/* Firecracker's logger `module` filter: only lines whose origin starts with
+ * it are written. wisp's origins are source paths ("virtio/blk.c"); "::"
+ * in a Rust-style module path reads as "/". NULL or "": no filter. */
+void log_set_module(const char *module);
 
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* log_msg for a fatal signal handler (seccomp's SIGSYS): no allocation,
+ * never waits long for the logger's lock; false if nothing was written. */
+bool log_msg_from_signal(enum log_level level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 /* Every log_error/_warn/_info/_debug call site has its own token bucket
  * (a guest that triggers one line a million times must not flood the host
  * log): LOG_SITE_BURST lines at once, then one per LOG_SITE_INTERVAL_MS.
- * Lines over it are dropped and counted (metrics logger.missed_log_count);
+ * Lines over it are dropped and counted (metrics logger.rate_limited_log_count);
  * the site's next line that passes ends in "[N similar lines suppressed]".
  * Levels that are off cost nothing and use no tokens. */
 #define LOG_SITE_BURST       10
@@ -247,6 +261,11 @@ struct machine_config {
 	bool smt;
 	bool track_dirty_pages;
 	enum huge_pages huge_pages;
+	/* cpu_template: a static template, or CUSTOM (vm_config.cpu_config).
+	 * cpu_template_given: the parsed object had the field (a PUT without
+	 * it keeps the current template, as in Firecracker). */
+	enum cpu_template_kind cpu_template;
+	bool cpu_template_given;
 };
 
 struct logger_config {
@@ -255,11 +274,16 @@ struct logger_config {
 	enum log_level level;
 	bool show_level;
 	bool show_log_origin;
+	char module[VM_PATH_MAX];        /* Firecracker's `module` filter, "" none */
 };
 
+#define METRICS_PROPERTIES_MAX 4096
 struct metrics_config {
 	bool set;
 	char metrics_path[VM_PATH_MAX];
+	bool emit_id;                    /* "id" in each line */
+	/* "properties": the compact JSON object of string values, "" none */
+	char properties[METRICS_PROPERTIES_MAX];
 };
 
 /* The vsock device (PUT /vsock, config "vsock"): Firecracker's hybrid
@@ -270,6 +294,14 @@ struct vsock_config {
 	uint64_t guest_cid;              /* >= 3 */
 	char uds_path[VSOCK_UDS_PATH_MAX + 1];
 	char vsock_id[VM_ID_MAX + 1];    /* deprecated; "" if absent */
+};
+
+/* PUT /serial (Firecracker 1.14+) and the document's "serial" (wisp's):
+ * the guest's serial output goes to serial_out_path instead of stdout. */
+struct serial_config {
+	bool set;
+	char serial_out_path[VM_PATH_MAX];   /* "" if absent: stdout */
+	struct token_bucket_config rate_limiter;   /* bytes; not set: no limit */
 };
 
 struct vm_config {
@@ -284,6 +316,10 @@ struct vm_config {
 	struct balloon_config balloon;
 	struct vsock_config vsock;
 	struct entropy_config entropy;
+	/* PUT /cpu-config, "cpu-config": used when machine.cpu_template is
+	 * CPU_TEMPLATE_CUSTOM (docs/cpu-templates.md). */
+	struct cpu_template cpu_config;
+	struct serial_config serial;
 };
 
 /* Firecracker's defaults: 1 vCPU, 128 MiB, no SMT, no dirty tracking. */
@@ -415,6 +451,10 @@ extern const struct device_ops serial_device_ops, i8042_device_ops, boot_timer_d
  * (-1: none). */
 int serial_create(const struct vm_services *svc, int in_fd, int out_fd, struct device *out,
 		  char *err, size_t errlen);
+/* Limit the serial output to a token bucket of bytes (PUT /serial's
+ * rate_limiter): bytes over it are dropped, counted in
+ * uart.rate_limiter_dropped_bytes. 0 or -EINVAL. */
+int serial_set_rate_limiter(struct device *d, const struct token_bucket_config *tb);
 /* i8042 at 0x60/0x64, IRQ 1; 0xfe resets (request_exit(0)). */
 int i8042_create(const struct vm_services *svc, struct device *out, char *err, size_t errlen);
 /* Queue the Ctrl-Alt-Del key sequence and raise IRQ 1 (dev->dev of an

@@ -47,11 +47,15 @@ static int check_file(const char *field, const char *path, bool writable, char *
 	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot open %s: %s", field, path, strerror(errno));
-		return -errno;
+		int e = errno;
+
+		/* Rust's io::Error, as Firecracker's messages show it, then wisp's. */
+		snprintf(err, errlen, "%s (os error %d) (%s: cannot open %s: %s)", strerror(e), e, field,
+			 path, strerror(e));
+		return -e;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: %s is not a regular file", field, path);
+		snprintf(err, errlen, "not a regular file (%s: %s is not a regular file)", field, path);
 		close(fd);
 		return -EINVAL;
 	}
@@ -64,10 +68,15 @@ static void put_boot_source(struct vmm *vmm, const struct boot_source_config *b,
 {
 	char err[1024];
 
-	if (check_file("kernel_image_path", b->kernel_image_path, false, err, sizeof(err)) < 0 ||
-	    (b->initrd_path[0] &&
-	     check_file("initrd_path", b->initrd_path, false, err, sizeof(err)) < 0)) {
-		api_response_fault(resp, "%s", err);
+	/* Firecracker's BootSourceConfigError texts. */
+	if (check_file("kernel_image_path", b->kernel_image_path, false, err, sizeof(err)) < 0) {
+		api_response_fault(resp, "Boot source error: The kernel file cannot be opened: %s", err);
+		return;
+	}
+	if (b->initrd_path[0] &&
+	    check_file("initrd_path", b->initrd_path, false, err, sizeof(err)) < 0) {
+		api_response_fault(resp, "Boot source error: The initrd file cannot be opened due to "
+				   "invalid path or invalid permissions. %s", err);
 		return;
 	}
 	vmm->cfg.boot = *b;
@@ -79,13 +88,22 @@ static void put_drive(struct vmm *vmm, const struct drive_config *d, struct api_
 {
 	char err[1024];
 
-	if (check_file("path_on_host", d->path_on_host, !d->is_read_only, err, sizeof(err)) < 0 ||
-	    vmconfig_put_drive(&vmm->cfg, d, err, sizeof(err)) < 0) {
+	/* Firecracker's DriveError texts. */
+	if (check_file("path_on_host", d->path_on_host, !d->is_read_only, err, sizeof(err)) < 0) {
+		api_response_fault(resp, "Drive config error: Unable to create the virtio block "
+				   "device: Virtio backend error: Error manipulating the backing file: "
+				   "%s", err);
+		return;
+	}
+	if (vmconfig_put_drive(&vmm->cfg, d, err, sizeof(err)) < 0) {
 		api_response_fault(resp, "%s", err);
 		return;
 	}
 	api_response_no_content(resp);
 }
+
+/* Firecracker's DriveError::DeviceUpdate. */
+#define DRIVE_PATCH_ERR "Drive config error: Unable to patch the block device: "
 
 static void patch_drive(struct vmm *vmm, const struct api_drive_patch *p, struct api_response *resp)
 {
@@ -95,25 +113,38 @@ static void patch_drive(struct vmm *vmm, const struct api_drive_patch *p, struct
 	char err[1024];
 
 	if (idx < 0) {
-		api_response_fault(resp, "drive_id: no drive with id '%s'", p->drive_id);
+		api_response_fault(resp, DRIVE_PATCH_ERR "Failed perform action on device: Device not "
+				   "found Please verify the request arguments. (drive_id: no drive with "
+				   "id '%s')", p->drive_id);
 		return;
 	}
 	if (!p->has_path_on_host && !p->has_rate_limiter) {
-		api_response_no_content(resp);
+		/* Firecracker: such a PATCH is a vhost-user drive's config
+		 * update, which a virtio-blk drive refuses. */
+		api_response_fault(resp, DRIVE_PATCH_ERR "Block: Running method expected different "
+				   "backend. Please verify the request arguments. (drives: a PATCH needs "
+				   "path_on_host or rate_limiter)");
 		return;
 	}
 	b = virtio_devices_blk(&vmm->vm->devices, p->drive_id);
 	if (!b) {
-		api_response_fault(resp, "drive_id: drive '%s' has no device", p->drive_id);
+		api_response_fault(resp, DRIVE_PATCH_ERR "Failed perform action on device: Device not "
+				   "found Please verify the request arguments. (drive_id: drive '%s' "
+				   "has no device)", p->drive_id);
 		return;
 	}
 	if (p->has_path_on_host) {
-		if (virtio_blk_update_path(b, p->path_on_host, err, sizeof(err)) < 0) {
-			metrics_count_drive_update(false);
-			api_response_fault(resp, "path_on_host: %s", err);
+		int r = virtio_blk_update_path(b, p->path_on_host, err, sizeof(err));
+
+		if (r < 0) {
+			metrics_count_drive_update(p->drive_id, false);
+			api_response_fault(resp, DRIVE_PATCH_ERR "Block: Virtio backend error: Error "
+					   "manipulating the backing file: %s (os error %d) %s Please "
+					   "verify the request arguments. (path_on_host: %s)", strerror(-r),
+					   -r, p->path_on_host, err);
 			return;
 		}
-		metrics_count_drive_update(true);
+		metrics_count_drive_update(p->drive_id, true);
 		snprintf(vmm->cfg.drives[idx].path_on_host, sizeof(vmm->cfg.drives[idx].path_on_host),
 			 "%s", p->path_on_host);
 		if (vidx >= 0)
@@ -137,13 +168,18 @@ static void patch_net(struct vmm *vmm, const struct api_net_patch *p, struct api
 	int vidx = vmconfig_find_net(&vmm->vm->cfg, p->iface_id);
 	struct virtio_net *n;
 
+	/* Firecracker's NetworkInterfaceError::DeviceUpdate. */
 	if (idx < 0) {
-		api_response_fault(resp, "iface_id: no network interface with id '%s'", p->iface_id);
+		api_response_fault(resp, "Network config error: Unable to update the net device: "
+				   "Failed perform action on device: Device not found (iface_id: no "
+				   "network interface with id '%s')", p->iface_id);
 		return;
 	}
 	n = virtio_devices_net(&vmm->vm->devices, p->iface_id);
 	if (!n) {
-		api_response_fault(resp, "iface_id: network interface '%s' has no device", p->iface_id);
+		api_response_fault(resp, "Network config error: Unable to update the net device: "
+				   "Failed perform action on device: Device not found (iface_id: "
+				   "network interface '%s' has no device)", p->iface_id);
 		return;
 	}
 	/* Firecracker's PATCH: buckets given replace (or remove), others stay. */
@@ -175,12 +211,13 @@ static void action(struct vmm *vmm, enum api_action a, struct api_response *resp
 			return;
 		}
 		if (!vmm->cfg.boot.set) {
-			api_response_fault(resp, "InstanceStart: cannot start the microVM without a "
-					   "boot source (PUT /boot-source first)");
+			api_response_fault(resp, "Start microvm error: Cannot start microvm without "
+					   "kernel configuration. (InstanceStart: cannot start the microVM "
+					   "without a boot source: PUT /boot-source first)");
 			return;
 		}
 		if (vmm_start_vm(vmm, err, sizeof(err)) < 0) {
-			api_response_fault(resp, "InstanceStart: %s", err);
+			api_response_fault(resp, "Start microvm error: %s (InstanceStart)", err);
 			return;
 		}
 		api_response_no_content(resp);
@@ -222,18 +259,21 @@ static void action(struct vmm *vmm, enum api_action a, struct api_response *resp
 
 static void patch_vm(struct vmm *vmm, enum api_vm_state st, struct api_response *resp)
 {
-	uint64_t t0 = mono_us();
+	uint64_t t0 = mono_us(), t1, t2;
 	int r;
 
 	if (!vmm->vm) {
 		api_response_fault(resp, NOT_BEFORE_BOOT);
 		return;
 	}
+	t1 = mono_us();
 	r = st == API_VM_PAUSED ? vm_pause(vmm->vm) : vm_resume(vmm->vm);
+	t2 = mono_us();
+	/* latencies_us: pause_vm the request, vmm_pause_vm the VM's part. */
 	if (r == 0 && st == API_VM_PAUSED)
-		metrics_set_pause_us(mono_us() - t0);
+		metrics_set_pause_us(t2 - t0, t2 - t1);
 	else if (r == 0)
-		metrics_set_resume_us(mono_us() - t0);
+		metrics_set_resume_us(t2 - t0, t2 - t1);
 	if (r < 0) {
 		api_response_fault(resp, "state: cannot %s the microVM: %s",
 				   st == API_VM_PAUSED ? "pause" : "resume", strerror(-r));
@@ -297,14 +337,19 @@ static void put_logger(struct vmm *vmm, const struct api_logger *l, struct api_r
 	int r;
 
 	if ((l->present & API_LOG_PATH) && (r = log_set_path(l->cfg.log_path)) < 0) {
-		api_response_fault(resp, "log_path: cannot open %s: %s", l->cfg.log_path,
+		api_response_fault(resp, "Logger error: Failed to open target file: %s (os error %d) "
+				   "(log_path: cannot open %s: %s)", strerror(-r), -r, l->cfg.log_path,
 				   strerror(-r));
 		return;
 	}
 	if (l->present & API_LOG_PATH)
 		snprintf(lc.log_path, sizeof(lc.log_path), "%s", l->cfg.log_path);
-	if (l->present & API_LOG_LEVEL)
-		lc.level = l->cfg.level;
+	/* As Firecracker: absent show_* keep what is in force (command line
+	 * included); a PUT without `level` sets the default (Info). */
+	log_get_format(&lc.show_level, &lc.show_log_origin);
+	lc.level = (l->present & API_LOG_LEVEL) ? l->cfg.level : LOG_INFO;
+	if (l->present & API_LOG_MODULE)
+		snprintf(lc.module, sizeof(lc.module), "%s", l->cfg.module);
 	if (l->present & API_LOG_SHOW_LEVEL)
 		lc.show_level = l->cfg.show_level;
 	if (l->present & API_LOG_SHOW_LOG_ORIGIN)
@@ -312,6 +357,8 @@ static void put_logger(struct vmm *vmm, const struct api_logger *l, struct api_r
 	lc.set = true;
 	log_set_level(lc.level);
 	log_set_format(lc.show_level, lc.show_log_origin);
+	if (l->present & API_LOG_MODULE)
+		log_set_module(lc.module);
 	vmm->cfg.logger = lc;
 	api_response_no_content(resp);
 }
@@ -457,6 +504,8 @@ void vmm_api_handle(void *ctx, const struct api_request *req, struct api_respons
 {
 	struct vmm *vmm = ctx;
 
+	if (req->deprecation)   /* metrics deprecated_api.deprecated_http_api_calls */
+		metrics_count_deprecated_api_call();
 	handle(vmm, req, resp);
 	if (boot_specific(req->kind) && resp->status == 204)
 		vmm->configured = true;
@@ -477,8 +526,11 @@ static void handle(struct vmm *vmm, const struct api_request *req, struct api_re
 	case API_REQ_GET_MACHINE_CONFIG:
 		api_response_json(resp, api_machine_config_json(&vmm->cfg.machine));
 		return;
+	case API_REQ_GET_WISP_METRICS:   /* wisp's counters: docs/api.md "Metrics" */
+		api_response_json(resp, metrics_wisp_json(vmm));
+		return;
 	case API_REQ_GET_VM_CONFIG:
-		api_response_json(resp, vmconfig_to_json(&vmm->cfg));
+		api_response_json(resp, vmconfig_to_api_json(&vmm->cfg));
 		return;
 	case API_REQ_ACTION:
 		action(vmm, req->u.action, resp);
@@ -519,7 +571,21 @@ static void handle(struct vmm *vmm, const struct api_request *req, struct api_re
 	case API_REQ_PUT_MACHINE_CONFIG:
 		if (!balloon_fits(vmm, req->u.machine.mem_size_mib, resp))
 			return;
-		vmm->cfg.machine = req->u.machine;
+		{
+			/* Without cpu_template the template stays (Firecracker). */
+			enum cpu_template_kind t = vmm->cfg.machine.cpu_template;
+
+			vmm->cfg.machine = req->u.machine;
+			vmm->cfg.machine.cpu_template_given = false;
+			if (!req->u.machine.cpu_template_given)
+				vmm->cfg.machine.cpu_template = t;
+		}
+		api_response_no_content(resp);
+		return;
+	case API_REQ_PUT_CPU_CONFIG:
+		/* Replaces a static template too (docs/cpu-templates.md). */
+		vmm->cfg.cpu_config = req->u.cpu_config;
+		vmm->cfg.machine.cpu_template = CPU_TEMPLATE_CUSTOM;
 		api_response_no_content(resp);
 		return;
 	case API_REQ_PATCH_MACHINE_CONFIG: {
@@ -570,9 +636,17 @@ static void handle(struct vmm *vmm, const struct api_request *req, struct api_re
 		vmm->cfg.entropy = req->u.entropy;
 		api_response_no_content(resp);
 		return;
+	case API_REQ_PUT_SERIAL:
+		/* Firecracker stores it; the file is opened at InstanceStart or
+		 * snapshot load. Not boot-specific: a snapshot may still load. */
+		vmm->cfg.serial = req->u.serial;
+		api_response_no_content(resp);
+		return;
 	case API_REQ_PUT_METRICS:
-		if (metrics_init(vmm, req->u.metrics.metrics_path, err, sizeof(err)) < 0) {
-			api_response_fault(resp, "%s", err);
+		if (metrics_init(vmm, &req->u.metrics, err, sizeof(err)) < 0) {
+			/* Firecracker's MetricsConfigError, then wisp's words. */
+			api_response_fault(resp, "Metrics error: Cannot initialize the metrics system due "
+					   "to bad user input: %s", err);
 			return;
 		}
 		vmm->cfg.metrics = req->u.metrics;

@@ -5,6 +5,8 @@
  * guest ends or SIGTERM/SIGINT arrives.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +89,45 @@ static void vm_options_init(struct vmm *vmm, struct vm_options *opts)
 	};
 }
 
+/* PUT /serial's serial_out_path: the guest's serial output goes there
+ * instead of stdout, and the guest gets no console input (as Firecracker).
+ * Opened as Firecracker does (created if missing, read-write and
+ * non-blocking so a FIFO without a reader neither fails nor blocks), but
+ * appending and 0600. Returns 0 (opts->console_out set, or unchanged
+ * without a path) or -errno with err set. */
+static int serial_out_open(const struct vmm *vmm, struct vm_options *opts, char *err,
+			   size_t errlen)
+{
+	const char *path = vmm->cfg.serial.serial_out_path;
+	int fd;
+
+	if (!vmm->cfg.serial.set)
+		return 0;
+	/* The limit applies to the guest's output wherever it goes (stdout too). */
+	if (vmm->cfg.serial.rate_limiter.set)
+		opts->serial_rate_limiter = &vmm->cfg.serial.rate_limiter;
+	if (!path[0])
+		return 0;
+	fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0) {
+		int r = -errno;
+
+		snprintf(err, errlen, "serial_out_path: cannot open %s: %s (os error %d)", path,
+			 strerror(errno), errno);
+		return r;
+	}
+	opts->console_out = fd;
+	opts->console_in = -1;
+	return 0;
+}
+
+static void serial_out_close(struct vm_options *opts)
+{
+	if (opts->console_out != STDOUT_FILENO && opts->console_out >= 0)
+		close(opts->console_out);
+	opts->console_out = -1;
+}
+
 /* A built VM becomes the VMM's: watch its exit, start its vCPUs. On error
  * the VM is destroyed. */
 static int adopt_vm(struct vmm *vmm, struct vm *vm, bool paused, char *err, size_t errlen)
@@ -117,14 +158,22 @@ int vmm_start_vm(struct vmm *vmm, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	vm_options_init(vmm, &opts);
-	r = vm_build(vm, &vmm->cfg, &opts, vmm->loop, err, errlen);
+	r = serial_out_open(vmm, &opts, err, errlen);
 	if (r < 0) {
 		free(vm);
 		return r;
 	}
-	r = adopt_vm(vmm, vm, false, err, errlen);
-	if (r < 0)
+	r = vm_build(vm, &vmm->cfg, &opts, vmm->loop, err, errlen);
+	if (r < 0) {
+		serial_out_close(&opts);
+		free(vm);
 		return r;
+	}
+	r = adopt_vm(vmm, vm, false, err, errlen);
+	if (r < 0) {
+		serial_out_close(&opts);
+		return r;
+	}
 	log_info("VM started: %u vCPU(s), %u MiB", vmm->cfg.machine.vcpu_count,
 		 vmm->cfg.machine.mem_size_mib);
 	return 0;
@@ -139,8 +188,12 @@ int vmm_load_snapshot(struct vmm *vmm, const struct api_snapshot_load *p,
 	int r;
 
 	vm_options_init(vmm, &opts);
+	r = serial_out_open(vmm, &opts, err, errlen);
+	if (r < 0)
+		return r;
 	r = vm_snapshot_load(p, &opts, vmm->loop, &vm, t, &fatal, err, errlen);
 	if (r < 0) {
+		serial_out_close(&opts);
 		if (fatal) {
 			log_error("snapshot load failed after KVM state was being applied, the "
 				  "microVM cannot run: %s", err);
@@ -151,10 +204,14 @@ int vmm_load_snapshot(struct vmm *vmm, const struct api_snapshot_load *p,
 	}
 	r = adopt_vm(vmm, vm, !p->resume_vm, err, errlen);
 	if (r < 0) {
+		serial_out_close(&opts);
 		vmm->exit_code = WISP_EXIT_ERROR;
 		vmm->done = true;
 		return r;
 	}
+	/* The serial output is this process's (PUT /serial before the load),
+	 * never the snapshot's (Firecracker does not persist it). */
+	vm->cfg.serial = vmm->cfg.serial;
 	vmm->cfg = vm->cfg;
 	log_info("VM loaded from snapshot %s (%u vCPU(s), %u MiB), %s in %llu us",
 		 p->snapshot_path, vm->cfg.machine.vcpu_count, vm->cfg.machine.mem_size_mib,
@@ -166,13 +223,15 @@ static int setup_signals(struct vmm *vmm)
 {
 	sigset_t set;
 
-	signal(SIGPIPE, SIG_IGN);
+	/* SIGPIPE (counted, logged) and the fatal ones, SIGHUP among them
+	 * (exit 156), as in Firecracker: signals.c. */
+	if (wisp_fatal_signals_install() < 0)
+		return -1;
 	if (vcpu_signals_init() < 0)
 		return -1;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	vmm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (vmm->signal_fd < 0) {
@@ -188,7 +247,22 @@ static int apply_logger_config(const struct logger_config *lc)
 		return 0;
 	log_set_level(lc->level);
 	log_set_format(lc->show_level, lc->show_log_origin);
+	log_set_module(lc->module);
 	return lc->log_path[0] ? log_set_path(lc->log_path) : 0;
+}
+
+/* --config-file failures: Firecracker's words and status. Its main() logs
+ * the error chain "RunWith[out]ApiError error: Failed to build MicroVM
+ * from Json: Configuration for VMM from one single json failed: <why>"
+ * (or "...: Could not Start MicroVM from one single json: <why>") and
+ * exits with GenericError (1), not BadConfiguration (152, which it uses
+ * only for a bad --level). */
+#define WISP_EXIT_CONFIG_JSON WISP_EXIT_ERROR
+
+static const char *config_json_error_prefix(const struct wisp_args *args)
+{
+	return args->no_api ? "RunWithoutApiError error: Failed to build MicroVM from Json"
+			    : "RunWithApiError error: Failed to build MicroVM from Json";
 }
 
 static uint64_t clock_now_us(clockid_t id)
@@ -203,13 +277,27 @@ static uint64_t clock_now_us(clockid_t id)
  * Firecracker refuses to initialise metrics twice). */
 static int setup_metrics(struct vmm *vmm, char *err, size_t errlen)
 {
-	if (vmm->args->metrics_path &&
-	    metrics_init(vmm, vmm->args->metrics_path, err, errlen) < 0)
-		return -1;
-	if (vmm->cfg.metrics.set &&
-	    metrics_init(vmm, vmm->cfg.metrics.metrics_path, err, errlen) < 0)
+	if (vmm->args->metrics_path) {
+		static struct metrics_config flag;   /* static: 4 KiB of properties */
+
+		snprintf(flag.metrics_path, sizeof(flag.metrics_path), "%s",
+			 vmm->args->metrics_path);
+		if (metrics_init(vmm, &flag, err, errlen) < 0)
+			return -1;
+	}
+	if (vmm->cfg.metrics.set && metrics_init(vmm, &vmm->cfg.metrics, err, errlen) < 0)
 		return -1;
 	return 0;
+}
+
+/* The api thread's first act: Firecracker's thread name (ps -T shows
+ * "fc_api"), its seccomp filter, then Firecracker's line (its test
+ * framework waits for it before the first request). */
+static void api_thread_init(void *arg)
+{
+	pthread_setname_np(pthread_self(), "fc_api");
+	wisp_seccomp_enter_api(arg);
+	log_info("API server started.");
 }
 
 /* An early exit of vmm_run: release what exists so far. */
@@ -240,25 +328,39 @@ int vmm_run(const struct wisp_args *args)
 
 	if (args->config_file) {
 		if (vmconfig_load_file(args->config_file, &vmm.cfg, err, sizeof(err)) < 0) {
-			log_error("--config-file %s: %s", args->config_file, err);
-			return vmm_fail(&vmm, WISP_EXIT_BAD_CONFIG);
+			log_error("%s: Configuration for VMM from one single json failed: %s",
+				  config_json_error_prefix(args), err);
+			return vmm_fail(&vmm, WISP_EXIT_CONFIG_JSON);
 		}
-		if (apply_logger_config(&vmm.cfg.logger) < 0)
-			return vmm_fail(&vmm, WISP_EXIT_BAD_CONFIG);
+		if ((r = apply_logger_config(&vmm.cfg.logger)) < 0) {
+			log_error("%s: Configuration for VMM from one single json failed: Logger "
+				  "error: logger.log_path: cannot open %s: %s",
+				  config_json_error_prefix(args), vmm.cfg.logger.log_path, strerror(-r));
+			return vmm_fail(&vmm, WISP_EXIT_CONFIG_JSON);
+		}
 	}
 	if (setup_metrics(&vmm, err, sizeof(err)) < 0) {
+		if (vmm.cfg.metrics.set) {   /* the document's "metrics" */
+			log_error("%s: Configuration for VMM from one single json failed: "
+				  "Metrics error: %s", config_json_error_prefix(args), err);
+			return vmm_fail(&vmm, WISP_EXIT_CONFIG_JSON);
+		}
 		log_error("%s", err);
-		return vmm_fail(&vmm, vmm.cfg.metrics.set ? WISP_EXIT_BAD_CONFIG
-							  : WISP_EXIT_ARG_PARSING);
+		return vmm_fail(&vmm, WISP_EXIT_ARG_PARSING);
 	}
 	if (!args->no_api) {
 		vmm.api = api_server_create(args->api_sock, err, sizeof(err));
 		if (!vmm.api) {
-			log_error("--api-sock %s: %s", args->api_sock, err);
+			if (errno == EADDRINUSE)   /* Firecracker's text and status (1) */
+				log_error("RunWithApiError error: Failed to open the API socket at: "
+					  "%s. Check that it is not already used.", args->api_sock);
+			else
+				log_error("--api-sock %s: %s", args->api_sock, err);
 			return vmm_fail(&vmm, WISP_EXIT_ERROR);
 		}
+		log_info("Listening on API socket (\"%s\").", args->api_sock);
 		/* The api thread filters itself before it accepts anything. */
-		api_server_set_thread_init(vmm.api, wisp_seccomp_enter_api, NULL);
+		api_server_set_thread_init(vmm.api, api_thread_init, NULL);
 		if (api_server_set_max_body(vmm.api, args->max_payload) < 0 ||
 		    evloop_add(vmm.loop, api_server_eventfd(vmm.api), EPOLLIN, on_api, &vmm) < 0 ||
 		    api_server_run(vmm.api, err, sizeof(err)) < 0) {
@@ -273,11 +375,13 @@ int vmm_run(const struct wisp_args *args)
 			    clock_now_us(CLOCK_PROCESS_CPUTIME_ID) - args->start_cpu_us);
 	if (args->config_file) {
 		if (vmm_start_vm(&vmm, err, sizeof(err)) < 0) {
-			log_error("cannot boot the VM from %s: %s", args->config_file, err);
+			log_error("%s: Could not Start MicroVM from one single json: %s (%s)",
+				  config_json_error_prefix(args), err, args->config_file);
 			api_server_stop(vmm.api);
 			vmm.api = NULL;
-			return vmm_fail(&vmm, WISP_EXIT_BAD_CONFIG);
+			return vmm_fail(&vmm, WISP_EXIT_CONFIG_JSON);
 		}
+		log_info("Successfully started microvm that was configured from one single json");
 	}
 	while (!vmm.done)
 		if (evloop_run_once(vmm.loop, -1) < 0)
@@ -287,6 +391,7 @@ int vmm_run(const struct wisp_args *args)
 	if (vmm.vm) {
 		evloop_del(vmm.loop, vmm.vm->exit_efd);
 		vm_destroy(vmm.vm);
+		serial_out_close(&vmm.vm->opts);   /* PUT /serial's file, if any */
 		free(vmm.vm);
 	}
 	api_server_stop(vmm.api);

@@ -9,7 +9,9 @@
 
 #include "vmm.h"
 
-#define WISP_DEFAULT_API_SOCK "/run/wisp.socket"
+/* Firecracker's default (whatever the binary is called): clients that run it
+ * jailed without --api-sock expect <root>/run/firecracker.socket. */
+#define WISP_DEFAULT_API_SOCK "/run/firecracker.socket"
 
 struct wisp_args {
 	char api_sock[108];
@@ -28,7 +30,7 @@ struct wisp_args {
 	bool start_us_given, start_cpu_us_given;
 	uint64_t max_payload;
 	const char *describe_snapshot;
-	bool version, help;
+	bool version, help, snapshot_version;
 };
 
 struct vm;
@@ -66,5 +68,13 @@ void vmm_api_handle(void *ctx, const struct api_request *req, struct api_respons
 /* Run the VMM thread until the VM ends or a signal stops it; returns the
  * process exit status. */
 int vmm_run(const struct wisp_args *args);
+
+/* signals.c: Firecracker's handlers for SIGBUS, SIGSEGV, SIGXFSZ, SIGXCPU,
+ * SIGHUP and SIGILL (log, signals.<name> = 1, last metrics line, exit with
+ * Firecracker's code). 0 or -errno. */
+int wisp_fatal_signals_install(void);
+/* Firecracker's exit status for one of those signals (149 SIGBUS, 150
+ * SIGSEGV, 151 SIGXFSZ, 154 SIGXCPU, 156 SIGHUP, 157 SIGILL), else -1. */
+int wisp_fatal_signal_exit_code(int signo);
 
 #endif

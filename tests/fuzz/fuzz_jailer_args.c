@@ -137,6 +137,16 @@ static void mounts_mode(char *buf, size_t len)
 			abort();
 		jailer_word_in_list(text, buf + i);
 	}
+	/* The same text as /proc/self/cgroup (the undo path's parser): a path
+	 * found is absolute and fits. */
+	for (int v = 1; v <= 2; v++) {
+		char path[64];
+		const char *ctrl = tl + 1 < len ? buf + tl + 1 : "cpu";
+
+		if (jailer_cgroup_self_path(text, v, ctrl, path, sizeof(path)) == 0 &&
+		    (path[0] != '/' || strlen(path) >= sizeof(path)))
+			abort();
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

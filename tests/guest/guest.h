@@ -252,6 +252,7 @@ NORETURN void scen_snap(void);
 NORETURN void scen_balloon(void);
 NORETURN void scen_vsock(void);
 NORETURN void scen_acpi(void);
+NORETURN void scen_cpuid(void);
 
 /* ---------------- ACPI (acpi_find.c) ---------------- */
 /* Append the DSDT's virtio-mmio devices (LNRO0005) to g_boot.virtio;

@@ -40,6 +40,7 @@ static const struct scenario scenarios[] = {
 	{ "balloon", scen_balloon },
 	{ "vsock", scen_vsock },
 	{ "acpi", scen_acpi },
+	{ "cpuid", scen_cpuid },
 };
 
 void machine_reset(void)

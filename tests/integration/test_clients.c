@@ -27,6 +27,20 @@
  *
  * The guest is the project's test guest in its `vsock` scenario: it echoes
  * every connection on port 1024 (where Kata's agent listens).
+ *
+ * Each sequence runs twice: with build/wisp, and with wisp installed under
+ * Firecracker's name (scripts/install-firecracker-names.sh: a real file
+ * named `firecracker`), which is what the runtimes' configurations point
+ * at. Kata's Go runtime first runs `<binary> --version` and refuses it
+ * unless word 2 of line 1, without its `v`, is a semver >= 0.21.1
+ * (virtcontainers/fc.go parseVersion/checkVersion): checked for both names.
+ * Both Kata runtimes also run jailed by the installed `jailer` with
+ * `--exec-file .../firecracker`, exactly as they jail Firecracker (static
+ * builds only: a sanitizer build's wisp needs shared libraries the empty
+ * jail does not have); they hard-code paths under
+ * <base>/firecracker/<id>/root (Kata Go: run/firecracker.socket and
+ * firecracker.pid; runtime-rs: run/fc.sock), which only hold when the
+ * binary is named firecracker.
  */
 #include <check.h>
 #include <errno.h>
@@ -34,12 +48,14 @@
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,10 +67,28 @@
 
 static char ns[64];
 static const char *tdir;
+static char fc_bin[512], jailer_bin[512];
+
+/* The VMM binary of loop iteration i: build/wisp, then the installed
+ * `firecracker`. */
+static const char *vmm_bin(int i)
+{
+	return i ? fc_bin : build_path("wisp");
+}
 
 static void setup(void)
 {
+	char *cmd;
+
 	tdir = tmpdir_make();
+	ck_assert_int_ge(asprintf(&cmd, "'%s/scripts/install-firecracker-names.sh' --build '%s' "
+				  "'%s/inst' >/dev/null",
+				  getenv("WISP_SOURCE_DIR") ? getenv("WISP_SOURCE_DIR") : ".",
+				  build_path(""), tdir), 0);
+	ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+	free(cmd);
+	snprintf(fc_bin, sizeof(fc_bin), "%s/inst/lib/wisp/firecracker", tdir);
+	snprintf(jailer_bin, sizeof(jailer_bin), "%s/inst/lib/wisp/jailer", tdir);
 	netns_delete_stale();
 	ck_assert_msg(netns_create(ns, sizeof(ns)) == 0, "cannot create a network namespace");
 	ck_assert_int_eq(netns_add_tap(ns, "tap0_kata", NULL), 0);
@@ -71,6 +105,15 @@ static char *tpath(const char *name)
 	char *p;
 
 	ck_assert_int_ge(asprintf(&p, "%s/%s", tdir, name), 0);
+	return p;
+}
+
+/* <dir>/<name>, malloc'd. */
+static char *jpath(const char *dir, const char *name)
+{
+	char *p;
+
+	ck_assert_int_ge(asprintf(&p, "%s/%s", dir, name), 0);
 	return p;
 }
 
@@ -238,6 +281,68 @@ static void check_metrics_line(struct wisp *w, int metrics_fd)
 	free(text);
 }
 
+/* Kata Go's check before it starts the VMM: `<bin> --version`, line 1,
+ * second space-separated word, TrimSpace, TrimPrefix "v", semver.Make,
+ * not below 0.21.1. */
+static void kata_go_version_check(const char *bin)
+{
+	char *argv[] = { (char *)bin, "--version", NULL }, line[128], *w, *end;
+	unsigned long v[3];
+	struct proc p;
+	size_t n;
+
+	ck_assert(proc_run(&p, argv, 5000));
+	ck_assert_int_eq(p.status, 0);
+	n = strcspn(p.out.data, "\n");
+	ck_assert_uint_lt(n, sizeof(line));
+	memcpy(line, p.out.data, n);
+	line[n] = 0;
+	w = strchr(line, ' ');
+	ck_assert_msg(w, "%s --version: no second word in '%s'", bin, line);
+	w++;
+	w[strcspn(w, " ")] = 0;
+	if (*w == 'v')
+		w++;
+	for (int i = 0; i < 3; i++) {
+		ck_assert_msg(*w >= '0' && *w <= '9' && !(w[0] == '0' && w[1] >= '0' && w[1] <= '9'),
+			      "%s --version: '%s' is not a semver", bin, line);
+		v[i] = strtoul(w, &end, 10);
+		w = end;
+		ck_assert_msg(i == 2 ? (*w == 0 || *w == '-' || *w == '+') : *w++ == '.',
+			      "%s --version: '%s' is not a semver", bin, line);
+	}
+	ck_assert_msg(v[0] > 0 || v[1] > 21 || (v[1] == 21 && v[2] >= 1),
+		      "%s --version: %lu.%lu.%lu < 0.21.1", bin, v[0], v[1], v[2]);
+	proc_free(&p);
+}
+
+/* it_wisp.c's wisp_spawn with another binary: bin --api-sock sock --id id
+ * --level Info inside netns in_ns; waits for the socket. */
+static void spawn_bin(struct wisp *w, const char *bin, const char *sock, const char *id,
+		      const char *in_ns)
+{
+	const char *argv[20];
+	int i = netns_exec_prefix(argv, in_ns);
+
+	memset(w, 0, sizeof(*w));
+	snprintf(w->sock, sizeof(w->sock), "%s", sock);
+	argv[i++] = bin;
+	argv[i++] = "--api-sock";
+	argv[i++] = w->sock;
+	argv[i++] = "--id";
+	argv[i++] = id;
+	argv[i++] = "--level";
+	argv[i++] = "Info";
+	if (getenv("WISP_IT_NO_SECCOMP"))
+		argv[i++] = "--no-seccomp";
+	argv[i] = NULL;
+	ck_assert_int_eq(proc_spawn(&w->p, (char *const *)argv), 0);
+	ck_assert_msg(api_wait_socket(w->sock, 20000), "%s did not open its socket\n%s", bin,
+		      w->p.err.data);
+	api_client_init(&w->c, w->sock);
+	w->up = true;
+}
+
 static void stop(struct wisp *w)
 {
 	proc_signal(&w->p, SIGTERM);
@@ -253,32 +358,146 @@ static void stop(struct wisp *w)
 	"reboot=k panic=1 iommu=off net.ifnames=0 random.trust_cpu=on acpi=off "              \
 	"8250.nr_uarts=0 agent.log_vport=1025 wtest=vsock"
 
+/* Is path an executable without an ELF interpreter (static or static-pie)?
+ * Only those run in an empty jail. */
+static bool is_static_exe(const char *path)
+{
+	size_t len = 0;
+	unsigned char *b = read_whole_file(path, &len);
+	bool interp = false;
+
+	if (!b || len < 64 || memcmp(b, "\177ELF", 4) != 0 || b[4] != 2) {
+		free(b);
+		return false;
+	}
+	{
+		uint64_t phoff;
+		uint16_t phentsize, phnum;
+
+		memcpy(&phoff, b + 32, 8);
+		memcpy(&phentsize, b + 54, 2);
+		memcpy(&phnum, b + 56, 2);
+		for (unsigned k = 0; k < phnum; k++) {
+			uint32_t type;
+
+			if (phoff + (uint64_t)(k + 1) * phentsize > len)
+				break;
+			memcpy(&type, b + phoff + (uint64_t)k * phentsize, 4);
+			interp |= type == 3;   /* PT_INTERP */
+		}
+	}
+	free(b);
+	return !interp;
+}
+
+/* Kills the jailed VMM (pid in pidfile) if the test process dies without
+ * stopping it (a failed assertion exits the test at once): a child that
+ * waits for EOF on a pipe only the test holds. */
+static pid_t watchdog_start(const char *pidfile, int *hold_fd)
+{
+	int pfd[2];
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(pfd, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char buf[32] = "";
+		FILE *f;
+
+		close(pfd[1]);
+		while (read(pfd[0], buf, 1) > 0)
+			;
+		f = fopen(pidfile, "r");
+		if (f && fgets(buf, sizeof(buf), f) && atoi(buf) > 1)
+			kill(atoi(buf), SIGKILL);
+		_exit(0);
+	}
+	close(pfd[0]);
+	*hold_fd = pfd[1];
+	return pid;
+}
+
+/* _i: 0 build/wisp, 1 installed as firecracker, 2 the same jailed by the
+ * installed `jailer` exactly as Kata's Go runtime jails it (fc.go fcInit:
+ * `--id --exec-file <firecracker> --uid 0 --gid 0 --chroot-base-dir D
+ * --daemonize --netns N -- --config-file fcConfig.json`, every resource
+ * placed in the jail's root under a relative name by fcJailResource, no
+ * --api-sock: it then uses <D>/firecracker/<id>/root/run/firecracker.socket,
+ * and <root>/firecracker.pid for the pid). */
 START_TEST(kata_go_config_file)
 {
-	char *cfg = NULL, *sock = tpath("firecracker.socket"), *hv = tpath("kata.hvsock");
-	char *logf = tpath("logs.fifo"), *metf = tpath("metrics.fifo"), *rootfs;
+	const bool jailed = _i == 2;
+	char *jroot = NULL, *cfg = NULL, *sock, *hv, *logf, *metf, *rootfs, *kernel;
 	char drives[4096] = "";
-	int log_fd = fifo_open(logf), met_fd = fifo_open(metf), fd;
+	int log_fd, met_fd, fd, hold_fd = -1;
 	struct wisp w = { 0 };
-	const char *argv[12];
+	const char *argv[24];
+	pid_t vmm_pid = -1, dog = -1;
 	int i = 0;
 
-	rootfs = write_tmp_data("rootfs", "rootfs image", 12);
+	if (jailed) {
+		if (!is_static_exe(fc_bin) || !is_static_exe(build_path("wisp-jailer"))) {
+			fprintf(stderr, "kata_go_config_file jailed: wisp is not static "
+					"(sanitizer build): skipped\n");
+			return;
+		}
+		jroot = tpath("jail/firecracker/kata-go/root");
+		{
+			char *cmd;
+
+			ck_assert_int_ge(asprintf(&cmd, "mkdir -p '%s'", jroot), 0);
+			ck_assert_int_eq(system(cmd), 0);
+			free(cmd);
+		}
+	}
+	/* Host path of a resource; *vmm_path: how the document names it. */
+#define RES(name) (jailed ? jpath(jroot, name) : tpath(name))
+	sock = jailed ? jpath(jroot, "run/firecracker.socket") : tpath("firecracker.socket");
+	hv = RES("kata.hvsock");
+	logf = RES("logs.fifo");
+	metf = RES("metrics.fifo");
+	log_fd = fifo_open(logf);
+	met_fd = fifo_open(metf);
+	kata_go_version_check(vmm_bin(_i ? 1 : 0));
+	rootfs = RES("rootfs");
+	{
+		FILE *f = fopen(rootfs, "w");
+
+		ck_assert_ptr_nonnull(f);
+		fputs("rootfs image", f);
+		fclose(f);
+	}
+	if (jailed) {
+		size_t len = 0;
+		void *img = read_whole_file(build_path("wisp-testguest"), &len);
+		FILE *f;
+
+		kernel = jpath(jroot, "vmlinux");
+		ck_assert_ptr_nonnull(img);
+		ck_assert_ptr_nonnull(f = fopen(kernel, "w"));
+		ck_assert_uint_eq(fwrite(img, 1, len, f), len);
+		fclose(f);
+		free(img);
+	} else {
+		kernel = strdup(build_path("wisp-testguest"));
+	}
 	/* The rootfs drive, then the pool of 8 placeholders (fcDiskPoolSize). */
 	snprintf(drives, sizeof(drives),
 		 "\t\t{\n\t\t\t\"drive_id\": \"rootfs\",\n\t\t\t\"is_read_only\": true,\n"
 		 "\t\t\t\"is_root_device\": false,\n\t\t\t\"path_on_host\": \"%s\"\n\t\t}",
-		 rootfs);
+		 jailed ? "rootfs" : rootfs);
 	for (int k = 0; k < 8; k++) {
 		char name[16], *p;
 		size_t l = strlen(drives);
 
 		snprintf(name, sizeof(name), "drive_%d", k);
-		p = empty_file(name);
+		p = RES(name);
+		close(open(p, O_CREAT | O_TRUNC | O_WRONLY, 0644));
 		snprintf(drives + l, sizeof(drives) - l,
 			 ",\n\t\t{\n\t\t\t\"drive_id\": \"%s\",\n\t\t\t\"is_read_only\": false,\n"
 			 "\t\t\t\"is_root_device\": false,\n\t\t\t\"path_on_host\": \"%s\"\n\t\t}",
-			 name, p);
+			 name, jailed ? name : p);
 		free(p);
 	}
 	ck_assert_int_ge(
@@ -300,26 +519,75 @@ START_TEST(kata_go_config_file)
 			 "\t\"vsock\": {\n\t\t\"guest_cid\": 3,\n\t\t\"uds_path\": \"%s\",\n"
 			 "\t\t\"vsock_id\": \"root\"\n\t}\n"
 			 "}",
-			 KATA_GO_ARGS, build_path("wisp-testguest"), drives, logf, metf, hv),
+			 KATA_GO_ARGS, jailed ? "vmlinux" : kernel, drives,
+			 jailed ? "logs.fifo" : logf, jailed ? "metrics.fifo" : metf,
+			 jailed ? "kata.hvsock" : hv),
 		0);
 	{
 		char *doc = cfg;
+		FILE *f;
 
-		cfg = write_tmp_file("fcConfig.json", doc);
+		cfg = RES("fcConfig.json");
+		ck_assert_ptr_nonnull(f = fopen(cfg, "w"));
+		fputs(doc, f);
+		fclose(f);
 		free(doc);
 	}
 
-	i = netns_exec_prefix(argv, ns);
-	argv[i++] = build_path("wisp");
-	argv[i++] = "--api-sock";
-	argv[i++] = sock;
-	argv[i++] = "--config-file";
-	argv[i++] = cfg;
-	if (getenv("WISP_IT_NO_SECCOMP"))
-		argv[i++] = "--no-seccomp";
-	argv[i] = NULL;
-	ck_assert_int_eq(proc_spawn(&w.p, (char *const *)argv), 0);
-	ck_assert_msg(api_wait_socket(sock, 20000), "no API socket\n%s", w.p.err.data);
+	if (jailed) {
+		char *base = tpath("jail"), *netns_path, *pidf = jpath(jroot, "firecracker.pid");
+		struct proc jp;
+
+		ck_assert_int_ge(asprintf(&netns_path, "/var/run/netns/%s", ns), 0);
+		dog = watchdog_start(pidf, &hold_fd);
+		argv[i++] = jailer_bin;
+		argv[i++] = "--id";
+		argv[i++] = "kata-go";
+		argv[i++] = "--exec-file";
+		argv[i++] = fc_bin;
+		argv[i++] = "--uid";
+		argv[i++] = "0";
+		argv[i++] = "--gid";
+		argv[i++] = "0";
+		argv[i++] = "--chroot-base-dir";
+		argv[i++] = base;
+		argv[i++] = "--daemonize";
+		argv[i++] = "--netns";
+		argv[i++] = netns_path;
+		argv[i++] = "--";
+		argv[i++] = "--config-file";
+		argv[i++] = "fcConfig.json";
+		argv[i] = NULL;
+		ck_assert(proc_run(&jp, (char *const *)argv, 10000));
+		ck_assert_msg(jp.status == 0, "jailer: status %d\n%s", jp.status, jp.err.data);
+		proc_free(&jp);
+		ck_assert_msg(api_wait_socket(sock, 20000), "no API socket at %s", sock);
+		/* Kata reads the VMM's pid from <root>/firecracker.pid. */
+		{
+			char *t = (char *)read_whole_file(pidf, &(size_t){ 0 });
+
+			ck_assert_msg(t, "no %s", pidf);
+			vmm_pid = atoi(t);
+			free(t);
+		}
+		ck_assert_int_gt(vmm_pid, 1);
+		ck_assert_int_eq(kill(vmm_pid, 0), 0);
+		free(base);
+		free(netns_path);
+		free(pidf);
+	} else {
+		i = netns_exec_prefix(argv, ns);
+		argv[i++] = vmm_bin(_i);
+		argv[i++] = "--api-sock";
+		argv[i++] = sock;
+		argv[i++] = "--config-file";
+		argv[i++] = cfg;
+		if (getenv("WISP_IT_NO_SECCOMP"))
+			argv[i++] = "--no-seccomp";
+		argv[i] = NULL;
+		ck_assert_int_eq(proc_spawn(&w.p, (char *const *)argv), 0);
+		ck_assert_msg(api_wait_socket(sock, 20000), "no API socket\n%s", w.p.err.data);
+	}
 	snprintf(w.sock, sizeof(w.sock), "%s", sock);
 	api_client_init(&w.c, sock);
 	w.up = true;
@@ -327,9 +595,14 @@ START_TEST(kata_go_config_file)
 	wait_running(&w.c);
 	/* The container's rootfs replaces a placeholder (hotplugBlockDevice). */
 	{
-		char *img = write_tmp_data("container-rootfs", "container", 9), bodybuf[1024], *body = bodybuf;
+		char *img = RES("container-rootfs"), bodybuf[1024], *body = bodybuf;
+		FILE *f = fopen(img, "w");
 
-		snprintf(body, sizeof(bodybuf), "{\"drive_id\":\"drive_0\",\"path_on_host\":\"%s\"}", img);
+		ck_assert_ptr_nonnull(f);
+		fputs("container", f);
+		fclose(f);
+		snprintf(body, sizeof(bodybuf), "{\"drive_id\":\"drive_0\",\"path_on_host\":\"%s\"}",
+			 jailed ? "container-rootfs" : img);
 		CALL(&w, "PATCH", "/drives/drive_0", body, 204);
 		free(img);
 	}
@@ -344,10 +617,26 @@ START_TEST(kata_go_config_file)
 		ck_assert_msg(!strstr(log, ":ERROR"), "errors logged:\n%s", log);
 		free(log);
 	}
-	stop(&w);
-	wisp_free(&w);
+	if (jailed) {
+		/* Not our child (daemonized): SIGTERM, then wait until it is gone. */
+		ck_assert_int_eq(kill(vmm_pid, SIGTERM), 0);
+		for (int t = 0; t < 200 && kill(vmm_pid, 0) == 0; t++)
+			usleep(50 * 1000);
+		ck_assert_msg(kill(vmm_pid, 0) < 0, "jailed VMM %d did not end on SIGTERM", vmm_pid);
+		kill(dog, SIGKILL);
+		waitpid(dog, NULL, 0);
+		close(hold_fd);
+		api_client_free(&w.c);
+		w.up = false;
+	} else {
+		stop(&w);
+		wisp_free(&w);
+	}
+#undef RES
 	close(log_fd);
 	close(met_fd);
+	free(kernel);
+	free(jroot);
 	free(cfg);
 	free(sock);
 	free(hv);
@@ -360,40 +649,124 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Kata Containers, runtime-rs                                          */
 /* ------------------------------------------------------------------ */
+/* Copy a file (what Kata bind-mounts into the jail). */
+static void copy_file(const char *src, const char *dst)
+{
+	size_t len = 0;
+	void *d = read_whole_file(src, &len);
+	FILE *f = fopen(dst, "w");
+
+	ck_assert_msg(d && f, "copy %s -> %s", src, dst);
+	ck_assert_uint_eq(fwrite(d, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	free(d);
+}
+
+/* _i: 0 build/wisp, 1 installed as firecracker, 2 the same jailed as
+ * runtime-rs jails it (firecracker/inner.rs prepare_vmm and
+ * inner_hypervisor.rs prepare_vm: vm_path <base>/firecracker/<id> is
+ * hard-coded whatever the binary is called, <vm_path>/root/run made
+ * first, the jailer run in the netns without --daemonize: `--id --gid 0
+ * --uid 0 --exec-file <firecracker> --chroot-base-dir <base> -- --api-sock
+ * /run//fc.sock`; fc_api.rs: resources bind-mounted into the root and named
+ * "/vmlinux", "/rootfs", placeholders "//drive<N>" (its "/" + "/drive<N>"),
+ * uds_path "kata.hvsock" relative to the root). */
 START_TEST(kata_rs_api)
 {
-	char *sock = tpath("fc.sock"), *hv = tpath("kata.hvsock"), bodybuf[1024], *body = bodybuf;
-	char *rootfs = write_tmp_data("rootfs", "rootfs image", 12);
+	const bool jailed = _i == 2;
+	char *sock, *hv, bodybuf[1024], *body = bodybuf, *rootfs, *jroot = NULL, *kernel;
 	struct wisp w;
 	int fd;
 
-	wisp_spawn(&w, sock, "kata-rs", ns);
+	if (jailed) {
+		char *cmd;
+
+		if (!is_static_exe(fc_bin) || !is_static_exe(build_path("wisp-jailer"))) {
+			fprintf(stderr, "kata_rs_api jailed: wisp is not static (sanitizer build): "
+					"skipped\n");
+			return;
+		}
+		jroot = tpath("kata/firecracker/kata-rs/root");
+		ck_assert_int_ge(asprintf(&cmd, "mkdir -p '%s/run'", jroot), 0);
+		ck_assert_int_eq(system(cmd), 0);
+		free(cmd);
+		sock = jpath(jroot, "run/fc.sock");
+		hv = jpath(jroot, "kata.hvsock");
+		rootfs = jpath(jroot, "rootfs");
+		kernel = jpath(jroot, "vmlinux");
+		copy_file(build_path("wisp-testguest"), kernel);
+		{
+			FILE *f = fopen(rootfs, "w");
+
+			ck_assert_ptr_nonnull(f);
+			fputs("rootfs image", f);
+			fclose(f);
+		}
+		{
+			char *base = tpath("kata");
+			const char *argv[24];
+			int i = netns_exec_prefix(argv, ns);
+
+			memset(&w, 0, sizeof(w));
+			argv[i++] = jailer_bin;
+			argv[i++] = "--id";
+			argv[i++] = "kata-rs";
+			argv[i++] = "--gid";
+			argv[i++] = "0";
+			argv[i++] = "--uid";
+			argv[i++] = "0";
+			argv[i++] = "--exec-file";
+			argv[i++] = fc_bin;
+			argv[i++] = "--chroot-base-dir";
+			argv[i++] = base;
+			argv[i++] = "--";
+			argv[i++] = "--api-sock";
+			argv[i++] = "/run//fc.sock";
+			argv[i] = NULL;
+			ck_assert_int_eq(proc_spawn(&w.p, (char *const *)argv), 0);
+			ck_assert_msg(api_wait_socket(sock, 20000), "no API socket at %s\n%s", sock,
+				      w.p.err.data);
+			snprintf(w.sock, sizeof(w.sock), "%s", sock);
+			api_client_init(&w.c, sock);
+			w.up = true;
+			free(base);
+		}
+	} else {
+		sock = tpath("fc.sock");
+		hv = tpath("kata.hvsock");
+		rootfs = write_tmp_data("rootfs", "rootfs image", 12);
+		kernel = strdup(build_path("wisp-testguest"));
+		spawn_bin(&w, vmm_bin(_i), sock, "kata-rs", ns);
+	}
 	snprintf(body, sizeof(bodybuf),
 		 "{\"boot_args\":\"console=hvc0 pci=off iommu=off root=/dev/vda1 ro "
 		 "rootfstype=ext4 wtest=vsock\",\"kernel_image_path\":\"%s\"}",
-		 build_path("wisp-testguest"));
+		 jailed ? "/vmlinux" : kernel);
 	CALL(&w, "PUT", "/boot-source", body, 204);
 	CALL(&w, "PUT", "/machine-config", "{\"mem_size_mib\":128,\"vcpu_count\":1}", 204);
 	snprintf(body, sizeof(bodybuf),
 		 "{\"drive_id\":\"rootfs\",\"is_read_only\":true,\"is_root_device\":false,"
 		 "\"path_on_host\":\"%s\"}",
-		 rootfs);
+		 jailed ? "/rootfs" : rootfs);
 	CALL(&w, "PUT", "/drives/rootfs", body, 204);
 	/* DISK_POOL_SIZE 6: drive1..drive5. */
 	for (int k = 1; k < 6; k++) {
-		char name[16], path[64], *p;
+		char name[16], path[64], vpath[64], *p;
 
 		snprintf(name, sizeof(name), "drive%d", k);
-		p = empty_file(name);
+		p = jailed ? jpath(jroot, name) : tpath(name);
+		close(open(p, O_CREAT | O_TRUNC | O_WRONLY, 0644));
+		snprintf(vpath, sizeof(vpath), "//%s", name);
 		snprintf(body, sizeof(bodybuf),
 			 "{\"drive_id\":\"%s\",\"is_read_only\":false,\"is_root_device\":false,"
 			 "\"path_on_host\":\"%s\"}",
-			 name, p);
+			 name, jailed ? vpath : p);
 		snprintf(path, sizeof(path), "/drives/%s", name);
 		CALL(&w, "PUT", path, body, 204);
 		free(p);
 	}
-	snprintf(body, sizeof(bodybuf), "{\"guest_cid\":3,\"uds_path\":\"%s\",\"vsock_id\":\"root\"}", hv);
+	snprintf(body, sizeof(bodybuf), "{\"guest_cid\":3,\"uds_path\":\"%s\",\"vsock_id\":\"root\"}",
+		 jailed ? "kata.hvsock" : hv);
 	CALL(&w, "PUT", "/vsock", body, 204);
 	CALL(&w, "PUT", "/network-interfaces/eth0",
 	     "{\"guest_mac\":null,\"host_dev_name\":\"tap0_kata\",\"iface_id\":\"eth0\"}", 204);
@@ -401,14 +774,22 @@ START_TEST(kata_rs_api)
 
 	fd = hv_connect(hv, 1024);
 	agent_exchange(fd);
-	/* patch_container_rootfs: no limits configured -> null buckets. */
+	/* patch_container_rootfs: no limits configured -> null buckets. Jailed,
+	 * the container's device is bind-mounted over <root>/drive<N> and
+	 * named "/drive<N>". */
 	{
 		char *img = write_tmp_data("ctr-rootfs", "container", 9);
 
+		if (jailed) {
+			char *d1 = jpath(jroot, "drive1");
+
+			copy_file(img, d1);
+			free(d1);
+		}
 		snprintf(body, sizeof(bodybuf),
 			 "{\"drive_id\":\"drive1\",\"path_on_host\":\"%s\","
 			 "\"rate_limiter\":{\"bandwidth\":null,\"ops\":null}}",
-			 img);
+			 jailed ? "/drive1" : img);
 		CALL(&w, "PATCH", "/drives/drive1", body, 204);
 		/* With limits configured (disk_rate_limiter_bw_max_rate and ops). */
 		snprintf(body, sizeof(bodybuf),
@@ -416,7 +797,7 @@ START_TEST(kata_rs_api)
 			 "\"rate_limiter\":{\"bandwidth\":{\"size\":10485760,\"one_time_burst\":0,"
 			 "\"refill_time\":1000},\"ops\":{\"size\":1000,\"one_time_burst\":0,"
 			 "\"refill_time\":1000}}}",
-			 img);
+			 jailed ? "/drive1" : img);
 		CALL(&w, "PATCH", "/drives/drive2", body, 204);
 		free(img);
 	}
@@ -428,6 +809,8 @@ START_TEST(kata_rs_api)
 	free(sock);
 	free(hv);
 	free(rootfs);
+	free(kernel);
+	free(jroot);
 }
 END_TEST
 
@@ -442,7 +825,7 @@ START_TEST(fc_containerd_sdk)
 	int log_fd = fifo_open(logf), met_fd = fifo_open(metf), fd;
 	struct wisp w;
 
-	wisp_spawn(&w, sock, "fc-ctrd", ns);
+	spawn_bin(&w, vmm_bin(_i), sock, "fc-ctrd", ns);
 	CALL(&w, "GET", "/machine-config", NULL, 200);
 	snprintf(body, sizeof(bodybuf),
 		 "{\"log_path\":\"%s\",\"level\":\"Debug\",\"show_level\":true,"
@@ -526,9 +909,11 @@ static Suite *suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, kata_go_config_file);
-	tcase_add_test(tc, kata_rs_api);
-	tcase_add_test(tc, fc_containerd_sdk);
+	/* _i 0: build/wisp; 1: installed as firecracker. */
+	/* kata_go_config_file also _i 2: jailed. */
+	tcase_add_loop_test(tc, kata_go_config_file, 0, 3);
+	tcase_add_loop_test(tc, kata_rs_api, 0, 3);   /* also _i 2: jailed */
+	tcase_add_loop_test(tc, fc_containerd_sdk, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

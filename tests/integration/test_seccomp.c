@@ -69,9 +69,10 @@ static char *filter_without(const char *role, const char *syscall, long long arg
 		}
 	}
 	ck_assert_msg(removed > 0, "%s has no rule for %s", role, syscall);
-	if (default_action)
-		json_object_set_new(json_object_get(doc, role), "default_action",
-				    json_string(default_action));
+	/* kill_process unless told: these cases test the kill (the built-in
+	 * default is trap, as Firecracker's; test_fc_seccomp.c covers it) */
+	json_object_set_new(json_object_get(doc, role), "default_action",
+			    json_string(default_action ? default_action : "kill_process"));
 	text = json_dumps(doc, JSON_INDENT(2));
 	out = write_tmp_file("filter.json", text);
 	free(text);
@@ -249,7 +250,8 @@ START_TEST(vmm_dies_on_its_first_read_without_read)
 }
 END_TEST
 
-/* default_action "trap": wisp names the thread and the call, exits 148. */
+/* default_action "trap": wisp logs Firecracker's line, names the thread
+ * and the call, exits 148. */
 START_TEST(trap_names_the_forbidden_call)
 {
 	char *filter = filter_without("vcpu", "ioctl", 44672, "trap"), *cfg = ticker_config();
@@ -259,8 +261,65 @@ START_TEST(trap_names_the_forbidden_call)
 
 	ck_assert(proc_run(&p, argv, BOOT_TIMEOUT_MS));
 	ck_assert_msg(p.status == 148, "status %d\n%s", p.status, p.err.data);
-	ck_assert_msg(strstr(p.err.data, "the vcpu thread made a forbidden system call 16 (ioctl)"),
+	ck_assert_msg(strstr(p.err.data, "Shutting down VM after intercepting a bad syscall (16)."),
 		      "stderr:\n%s", p.err.data);
+	ck_assert_msg(strstr(p.err.data, "the vcpu thread's filter trapped system call 16 (ioctl)"),
+		      "stderr:\n%s", p.err.data);
+	proc_free(&p);
+	free(filter);
+	free(cfg);
+}
+END_TEST
+
+/* "trap" on the api thread (no accept4) and on the VMM thread (no read):
+ * the SIGSYS reaches those threads too; Firecracker's line names the call,
+ * status 148. */
+START_TEST(trap_on_the_api_and_vmm_threads)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *filter, sock[4200], *cfg;
+	struct proc p;
+	struct stat st;
+	int fd;
+
+	snprintf(sock, sizeof(sock), "%s/api.sock", tmpdir_make());
+	filter = filter_without("api", "accept4", -1, "trap");
+	{
+		char *argv[] = { (char *)build_path("wisp"), "--api-sock", sock, "--seccomp-filter",
+				 filter, NULL };
+
+		ck_assert_int_eq(proc_spawn(&p, argv), 0);
+	}
+	for (int i = 0; i < 200 && stat(sock, &st) < 0; i++)
+		usleep(10000);
+	ck_assert_msg(stat(sock, &st) == 0, "no socket\n%s", p.err.data);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert(proc_finish(&p, 10000));
+	ck_assert_msg(p.status == 148, "status %d\n%s", p.status, p.err.data);
+	ck_assert_msg(strstr(p.err.data, "Shutting down VM after intercepting a bad syscall (288)."),
+		      "%s", p.err.data);
+	ck_assert_msg(strstr(p.err.data, "the api thread's filter trapped system call 288 (accept4)"),
+		      "%s", p.err.data);
+	close(fd);
+	proc_free(&p);
+	free(filter);
+
+	filter = filter_without("vmm", "read", -1, "trap");
+	cfg = ticker_config();
+	{
+		char *argv[] = { (char *)build_path("wisp"), "--no-api", "--config-file", cfg,
+				 "--seccomp-filter", filter, NULL };
+
+		ck_assert_int_eq(proc_spawn(&p, argv), 0);
+	}
+	ck_assert_msg(proc_wait_for(&p, "TICK 2", BOOT_TIMEOUT_MS), "no TICK\n%s", p.err.data);
+	proc_signal(&p, SIGTERM);
+	ck_assert(proc_finish(&p, 10000));
+	ck_assert_msg(p.status == 148, "status %d\n%s", p.status, p.err.data);
+	ck_assert_msg(strstr(p.err.data, "the vmm thread's filter trapped system call 0 (read)"),
+		      "%s", p.err.data);
 	proc_free(&p);
 	free(filter);
 	free(cfg);
@@ -333,6 +392,7 @@ int main(void)
 	tcase_add_test(tc, vcpu_dies_on_kvm_run_without_its_rule);
 	tcase_add_test(tc, vmm_dies_on_its_first_read_without_read);
 	tcase_add_test(tc, trap_names_the_forbidden_call);
+	tcase_add_test(tc, trap_on_the_api_and_vmm_threads);
 	tcase_add_test(tc, malformed_filter_files_exit_152);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);

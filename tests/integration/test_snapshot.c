@@ -947,7 +947,7 @@ START_TEST(damaged_inputs_are_refused_and_a_valid_load_still_works)
 	 * handler at <path>"), and the process stays as it was. */
 	p = xasprintf("{\"snapshot_path\": \"%s\", \"mem_backend\": {\"backend_type\": \"Uffd\", "
 		      "\"backend_path\": \"%s/uffd.sock\"}}", f.state, tdir);
-	FAULT(&b, "PUT", "/snapshot/load", p, "Load snapshot error: mem_backend");
+	FAULT(&b, "PUT", "/snapshot/load", p, "(mem_backend.backend_path: cannot connect");
 	printf("refused: %s\n", b.c.body);
 	free(p);
 	assert_state(&b, "Not started");

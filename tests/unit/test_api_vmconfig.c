@@ -10,6 +10,9 @@
 
 #include "../check_main.h"
 #include "api/api.h"
+#include "api/route.h"
+
+#include <jansson.h>
 
 static char err[1024];
 static struct vm_config cfg;
@@ -136,10 +139,21 @@ START_TEST(rejections)
 	REJECT("{\"mmds-config\": {}}", "mmds-config: is not supported");
 	REJECT("{\"entropy\": {\"rate_limiter\": {\"ops\": {\"size\": 1}}}}",
 	       "entropy.rate_limiter.ops.refill_time: missing required field");
-	REJECT("{\"cpu-config\": {}}", "cpu-config: is not supported");
-	REJECT("{\"pmem\": []}", "pmem: is not supported");
+	/* "cpu-config": a custom CPU template (test_cpu_template.c) */
+	REJECT("{\"cpu-config\": {\"foo\": 1}}", "cpu-config.foo: unknown field `foo`");
+	/* Devices wisp lacks: [] / null are "none" (test_fc_document below);
+	 * anything else is refused clearly. */
+	REJECT("{\"pmem\": [{\"id\": \"p\"}]}", "pmem: is not supported by wisp");
+	REJECT("{\"pmem\": {}}", "pmem: expected an array");
 	REJECT("{\"memory-hotplug\": {}}", "memory-hotplug: is not supported");
-	REJECT("{\"serial\": {}}", "serial: is not supported");
+	REJECT("{\"serial\": {\"out\": \"x\"}}", "serial.out: unknown field");
+	REJECT("{\"serial\": {\"serial_out_path\": \"\"}}", "serial.serial_out_path: must not be empty");
+	REJECT("{\"serial\": {\"serial_out_path\": 1}}", "serial.serial_out_path: expected a string");
+	REJECT("{\"serial\": {\"rate_limiter\": {\"size\": 1}}}",
+	       "missing field `refill_time`");
+	REJECT("{\"serial\": {\"rate_limiter\": {\"size\": 1, \"refill_time\": 1, \"ops\": 1}}}",
+	       "serial.rate_limiter.ops: unknown field");
+	REJECT("{\"serial\": []}", "serial: ");
 	/* machine-config */
 	REJECT("{\"machine-config\": {\"vcpu_cont\": 1, \"mem_size_mib\": 1}}",
 	       "machine-config.vcpu_cont: unknown field");
@@ -171,12 +185,16 @@ START_TEST(rejections)
 	       "machine-config.mem_size_mib: missing required field");
 	REJECT("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 4, \"smt\": 1}}",
 	       "machine-config.smt: expected a boolean");
-	REJECT("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 4, \"cpu_template\": \"T2\"}}",
-	       "machine-config.cpu_template: CPU template \"T2\" is not supported");
+	REJECT("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 4, \"cpu_template\": \"T3\"}}",
+	       "unknown variant `T3`");
 	REJECT("{\"machine-config\": 5}", "machine-config: expected an object");
 	/* boot-source */
 	REJECT("{\"boot-source\": {}}", "boot-source.kernel_image_path: missing required field");
-	REJECT("{\"boot-source\": {\"kernel_image_path\": \"\"}}",
+	/* {"kernel_image_path": ""} alone is Firecracker's "no boot source yet"
+	 * (see fc_unset_boot_source); with anything else it is an error. */
+	REJECT("{\"boot-source\": {\"kernel_image_path\": \"\", \"boot_args\": \"x\"}}",
+	       "boot-source.kernel_image_path: must not be empty");
+	REJECT("{\"boot-source\": {\"kernel_image_path\": \"\", \"initrd_path\": \"/i\"}}",
 	       "boot-source.kernel_image_path: must not be empty");
 	REJECT("{\"boot-source\": {\"kernel_image_path\": 3}}",
 	       "boot-source.kernel_image_path: expected a string");
@@ -234,9 +252,258 @@ START_TEST(rejections)
 	       " \"rx_rate_limiter\": []}]}", "network-interfaces[0].rx_rate_limiter: expected");
 	/* logger / metrics */
 	REJECT("{\"logger\": {\"level\": \"Loud\"}}", "logger.level: invalid value \"Loud\"");
-	REJECT("{\"logger\": {\"module\": \"x\"}}", "logger.module: is not supported");
+	REJECT("{\"logger\": {\"module\": 5}}", "logger.module");
 	REJECT("{\"metrics\": {}}", "metrics.metrics_path: missing required field");
 	REJECT("{\"metrics\": {\"metrics_path\": \"m\", \"x\": 1}}", "metrics.x: unknown field");
+}
+END_TEST
+
+/* Firecracker's tests/framework/vm_config.json (1.17), as its
+ * test_cmd_line_start.py writes it: every key, nulls and [] included. */
+static const char *fc_vm_config_json =
+	"{\"boot-source\": {\"kernel_image_path\": \"vmlinux.bin\","
+	"   \"boot_args\": \"console=ttyS0 reboot=k panic=1\", \"initrd_path\": null},"
+	" \"drives\": [{\"drive_id\": \"rootfs\", \"partuuid\": null, \"is_root_device\": true,"
+	"   \"cache_type\": \"Unsafe\", \"is_read_only\": true, \"path_on_host\": \"rootfs.ext4\","
+	"   \"io_engine\": \"Sync\", \"rate_limiter\": null, \"socket\": null}],"
+	" \"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 1024, \"smt\": false,"
+	"   \"track_dirty_pages\": false, \"huge_pages\": \"None\"},"
+	" \"cpu-config\": null, \"balloon\": null, \"network-interfaces\": [], \"vsock\": null,"
+	" \"logger\": null, \"metrics\": null, \"mmds-config\": null, \"entropy\": null,"
+	" \"pmem\": [], \"memory-hotplug\": null}";
+
+/* The keys of Firecracker 1.17's FullVmConfiguration (VmmConfig in
+ * src/vmm/src/resources.rs; "serial" is serde(skip) there). */
+static const char *const fc_top_keys[] = {"balloon", "drives", "boot-source", "cpu-config",
+					  "logger", "machine-config", "metrics", "mmds-config",
+					  "network-interfaces", "vsock", "entropy", "pmem",
+					  "memory-hotplug", NULL};
+
+static json_t *load(const char *text)
+{
+	json_error_t je;
+	json_t *v = json_loads(text, 0, &je);
+
+	ck_assert_msg(v != NULL, "%s: %s", je.text, text);
+	return v;
+}
+
+/* o has exactly the keys in `keys` (NULL-terminated). */
+static void assert_keys(const json_t *o, const char *const *keys, const char *what)
+{
+	size_t n = 0;
+
+	ck_assert_msg(json_is_object(o), "%s is not an object", what);
+	for (const char *const *k = keys; *k; k++, n++)
+		ck_assert_msg(json_object_get(o, *k) != NULL, "%s lacks \"%s\"", what, *k);
+	ck_assert_msg(json_object_size(o) == n, "%s has %zu keys, expected %zu", what,
+		      json_object_size(o), n);
+}
+
+/* Firecracker: functional/test_cmd_line_start.py::test_config_start_with_api
+ * (the document loads, and GET /vm/config gives back the same document) */
+START_TEST(fc_document)
+{
+	ck_assert_msg(parse(fc_vm_config_json) == 0, "%s", err);
+	ck_assert(cfg.boot.set && cfg.boot.has_boot_args);
+	ck_assert_str_eq(cfg.boot.initrd_path, "");
+	ck_assert_uint_eq(cfg.nr_drives, 1);
+	ck_assert_str_eq(cfg.drives[0].partuuid, "");
+	ck_assert_uint_eq(cfg.nr_nets, 0);
+	ck_assert(!cfg.balloon.set && !cfg.vsock.set && !cfg.entropy.set && !cfg.logger.set &&
+		  !cfg.metrics.set && !cfg.serial.set);
+	char *out = vmconfig_to_api_json(&cfg);
+	json_t *a = load(out), *b = load(fc_vm_config_json);
+	ck_assert_msg(json_equal(a, b), "GET /vm/config differs from the document:\n%s", out);
+	json_decref(a);
+	json_decref(b);
+	free(out);
+}
+END_TEST
+
+/* Firecracker: functional/test_api.py::test_get_full_config (the shape of
+ * every part wisp has; pmem, mmds-config, memory-hotplug are refused by
+ * wisp and show as [] / null) */
+START_TEST(fc_api_shape)
+{
+	ck_assert_msg(parse(full_doc) == 0, "%s", err);
+	/* A vsock, an entropy device and limiters too. */
+	cfg.vsock.set = true;
+	cfg.vsock.guest_cid = 15;
+	strcpy(cfg.vsock.uds_path, "vsock.sock");
+	cfg.entropy.set = true;
+	/* Member by member: a compound literal may leave the padding after `set`
+	 * undefined, and the memcmp below compares it. */
+	cfg.nets[0].tx_rate_limiter.bandwidth.set = true;
+	cfg.nets[0].tx_rate_limiter.bandwidth.size = 1000000;
+	cfg.nets[0].tx_rate_limiter.bandwidth.refill_time = 100;
+	cfg.serial.set = true;
+	strcpy(cfg.serial.serial_out_path, "/s");
+	char *out = vmconfig_to_api_json(&cfg);
+	json_t *a = load(out);
+
+	assert_keys(a, fc_top_keys, "document");
+	static const char *const drive_keys[] = {"drive_id", "partuuid", "is_root_device",
+						 "cache_type", "is_read_only", "path_on_host",
+						 "rate_limiter", "io_engine", "socket", NULL};
+	static const char *const net_keys[] = {"iface_id", "host_dev_name", "guest_mac", "mtu",
+					       "rx_rate_limiter", "tx_rate_limiter", NULL};
+	static const char *const boot_keys[] = {"kernel_image_path", "initrd_path", "boot_args",
+						NULL};
+	static const char *const machine_keys[] = {"vcpu_count", "mem_size_mib", "smt",
+						   "track_dirty_pages", "huge_pages", NULL};
+	static const char *const balloon_keys[] = {"amount_mib", "deflate_on_oom",
+						   "stats_polling_interval_s", "free_page_hinting",
+						   "free_page_reporting", NULL};
+	static const char *const vsock_keys[] = {"guest_cid", "uds_path", NULL};
+	static const char *const entropy_keys[] = {"rate_limiter", NULL};
+	json_t *d1 = json_array_get(json_object_get(a, "drives"), 1);
+	assert_keys(d1, drive_keys, "drives[1]");
+	ck_assert(json_is_null(json_object_get(d1, "partuuid")));
+	ck_assert(json_is_null(json_object_get(d1, "rate_limiter")));
+	ck_assert(json_is_null(json_object_get(d1, "socket")));
+	ck_assert_str_eq(json_string_value(json_object_get(d1, "io_engine")), "Sync");
+	assert_keys(json_array_get(json_object_get(a, "drives"), 0), drive_keys, "drives[0]");
+	json_t *n0 = json_array_get(json_object_get(a, "network-interfaces"), 0);
+	assert_keys(n0, net_keys, "network-interfaces[0]");
+	ck_assert(json_is_null(json_object_get(n0, "rx_rate_limiter")));
+	json_t *tx = load("{\"bandwidth\": {\"size\": 1000000, \"refill_time\": 100,"
+			  " \"one_time_burst\": null}, \"ops\": null}");
+	ck_assert(json_equal(json_object_get(n0, "tx_rate_limiter"), tx));
+	json_decref(tx);
+	assert_keys(json_object_get(a, "boot-source"), boot_keys, "boot-source");
+	assert_keys(json_object_get(a, "machine-config"), machine_keys, "machine-config");
+	assert_keys(json_object_get(a, "balloon"), balloon_keys, "balloon");
+	assert_keys(json_object_get(a, "vsock"), vsock_keys, "vsock");
+	assert_keys(json_object_get(a, "entropy"), entropy_keys, "entropy");
+	ck_assert(json_is_null(json_object_get(json_object_get(a, "entropy"), "rate_limiter")));
+	/* Devices wisp lacks are null; serial is not in the document at all
+	 * (Firecracker skips it); logger and metrics show what the document
+	 * or the API configured (Firecracker: always null; docs/api.md). */
+	static const char *const nulls[] = {"cpu-config", "mmds-config", "memory-hotplug", NULL};
+	static const char *const logger_keys[] = {"level", "show_level", "show_log_origin",
+						  "log_path", NULL};
+	assert_keys(json_object_get(a, "logger"), logger_keys, "logger");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(a, "metrics"),
+							   "metrics_path")), "/m");
+	for (const char *const *k = nulls; *k; k++)
+		ck_assert_msg(json_is_null(json_object_get(a, *k)), "%s is not null", *k);
+	ck_assert(json_is_array(json_object_get(a, "pmem")));
+	ck_assert_uint_eq(json_array_size(json_object_get(a, "pmem")), 0);
+	ck_assert_ptr_null(json_object_get(a, "serial"));
+	json_decref(a);
+
+	/* It parses back to the same VM (what a config file needs). */
+	struct vm_config *want = malloc(sizeof(*want));
+	memcpy(want, &cfg, sizeof(cfg));
+	ck_assert_msg(parse(out) == 0, "%s", err);
+	ck_assert(cfg.logger.set && cfg.metrics.set && !cfg.serial.set);
+	want->serial = cfg.serial;
+	ck_assert_int_eq(memcmp(want, &cfg, sizeof(cfg)), 0);
+	free(want);
+	free(out);
+}
+END_TEST
+
+/* Firecracker's document before PUT /boot-source: boot-source with an
+ * empty kernel path and nulls; and the default configuration's shape. */
+START_TEST(fc_unset_boot_source)
+{
+	vm_config_init(&cfg);
+	char *out = vmconfig_to_api_json(&cfg);
+	json_t *a = load(out);
+	json_t *want = load("{\"balloon\": null, \"drives\": [], \"boot-source\":"
+			    " {\"kernel_image_path\": \"\", \"initrd_path\": null, \"boot_args\": null},"
+			    " \"cpu-config\": null, \"logger\": null, \"machine-config\":"
+			    " {\"vcpu_count\": 1, \"mem_size_mib\": 128, \"smt\": false,"
+			    " \"track_dirty_pages\": false, \"huge_pages\": \"None\"},"
+			    " \"metrics\": null, \"mmds-config\": null, \"network-interfaces\": [],"
+			    " \"vsock\": null, \"entropy\": null, \"pmem\": [], \"memory-hotplug\": null}");
+	ck_assert_msg(json_equal(a, want), "%s", out);
+	json_decref(a);
+	json_decref(want);
+	ck_assert_msg(parse(out) == 0, "%s", err);
+	ck_assert(!cfg.boot.set);
+	free(out);
+	ck_assert_int_eq(parse("{\"boot-source\": {\"kernel_image_path\": \"\"}}"), 0);
+	ck_assert(!cfg.boot.set);
+}
+END_TEST
+
+/* The document's "serial" (wisp's; Firecracker skips the key): parsed,
+ * kept by the full form (snapshots, round trip), left out of GET. */
+START_TEST(serial_in_document)
+{
+	ck_assert_msg(parse("{\"serial\": {\"serial_out_path\": \"/tmp/s.log\", \"rate_limiter\":"
+			    " {\"size\": 1024, \"one_time_burst\": 65536, \"refill_time\": 1000}}}") == 0,
+		      "%s", err);
+	ck_assert(cfg.serial.set);
+	ck_assert_str_eq(cfg.serial.serial_out_path, "/tmp/s.log");
+	ck_assert(cfg.serial.rate_limiter.set);
+	ck_assert_uint_eq(cfg.serial.rate_limiter.size, 1024);
+	ck_assert_uint_eq(cfg.serial.rate_limiter.one_time_burst, 65536);
+	ck_assert_uint_eq(cfg.serial.rate_limiter.refill_time, 1000);
+	struct vm_config *a = malloc(sizeof(*a));
+	memcpy(a, &cfg, sizeof(cfg));
+	char *full = vmconfig_to_json(a);
+	ck_assert_ptr_nonnull(strstr(full, "\"serial\""));
+	ck_assert_msg(parse(full) == 0, "%s", err);
+	ck_assert_int_eq(memcmp(a, &cfg, sizeof(cfg)), 0);
+	free(full);
+	/* A bucket that limits nothing (size or refill_time 0) is no limiter. */
+	ck_assert_int_eq(parse("{\"serial\": {\"rate_limiter\": {\"size\": 0, \"refill_time\": 5}}}"), 0);
+	ck_assert(cfg.serial.set && !cfg.serial.rate_limiter.set);
+	ck_assert_str_eq(cfg.serial.serial_out_path, "");
+	/* null: none. */
+	ck_assert_int_eq(parse("{\"serial\": null}"), 0);
+	ck_assert(!cfg.serial.set);
+	free(a);
+}
+END_TEST
+
+/* PUT /serial: Firecracker's SerialDevice body (1.14+; rate_limiter 1.16+). */
+START_TEST(serial_route)
+{
+	static struct api_request req;
+	struct api_response resp;
+	const char *ok = "{\"serial_out_path\": \"serial.log\","
+			 " \"rate_limiter\": {\"size\": 1024, \"refill_time\": 1000}}";
+
+	ck_assert_int_eq(api_route("PUT", "/serial", ok, strlen(ok), &req, &resp), 1);
+	ck_assert_int_eq(req.kind, API_REQ_PUT_SERIAL);
+	ck_assert(req.u.serial.set);
+	ck_assert_str_eq(req.u.serial.serial_out_path, "serial.log");
+	ck_assert(req.u.serial.rate_limiter.set);
+	ck_assert_uint_eq(req.u.serial.rate_limiter.size, 1024);
+	ck_assert_uint_eq(req.u.serial.rate_limiter.one_time_burst, 0);
+	ck_assert_uint_eq(req.u.serial.rate_limiter.refill_time, 1000);
+	ck_assert_str_eq(api_request_name(API_REQ_PUT_SERIAL), "PUT /serial");
+	/* Both fields are optional (Firecracker's Option<>): {} is stdout again. */
+	ck_assert_int_eq(api_route("PUT", "/serial", "{}", 2, &req, &resp), 1);
+	ck_assert(req.u.serial.set && !req.u.serial.serial_out_path[0] &&
+		  !req.u.serial.rate_limiter.set);
+	/* Refused: unknown fields (deny_unknown_fields), wrong types, an empty
+	 * path, a bucket without its required fields, another verb. */
+	static const char *const bad[][2] = {
+		{"{\"serial_out_path\": \"s\", \"x\": 1}", "unknown field `x`"},
+		{"{\"serial_out_path\": 1}", "serial_out_path"},
+		{"{\"serial_out_path\": \"\"}", "serial.serial_out_path: must not be empty"},
+		{"{\"rate_limiter\": {\"refill_time\": 1}}", "missing field `size`"},
+		{"{\"rate_limiter\": 5}", "serial.rate_limiter"},
+		{"[]", ""},
+	};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(api_route("PUT", "/serial", bad[i][0], strlen(bad[i][0]), &req,
+					   &resp), 0);
+		ck_assert_int_eq(resp.status, 400);
+		ck_assert_msg(strstr(resp.body, bad[i][1]), "%s: %s", bad[i][0], resp.body);
+		ck_assert_int_eq(req.kind, API_REQ_PUT_SERIAL);   /* counted against it */
+		api_response_clear(&resp);
+	}
+	ck_assert_int_eq(api_route("GET", "/serial", NULL, 0, &req, &resp), 0);
+	ck_assert_int_eq(resp.status, 400);
+	ck_assert_ptr_null(strstr(resp.body, "not supported by wisp"));
+	api_response_clear(&resp);
 }
 END_TEST
 
@@ -365,6 +632,11 @@ int main(void)
 	tcase_add_test(tc, full_document);
 	tcase_add_test(tc, round_trip);
 	tcase_add_test(tc, minimal_and_nulls);
+	tcase_add_test(tc, fc_document);
+	tcase_add_test(tc, fc_api_shape);
+	tcase_add_test(tc, fc_unset_boot_source);
+	tcase_add_test(tc, serial_in_document);
+	tcase_add_test(tc, serial_route);
 	tcase_add_test(tc, rejections);
 	tcase_add_test(tc, long_strings);
 	tcase_add_test(tc, error_leaves_output_untouched);

@@ -44,9 +44,9 @@ START_TEST(cgroup_arg_rejections)
 		{ "cpusetcpus=2", "Cgroup invalid file: cpusetcpus" },
 		{ ".cpus=2", "Cgroup invalid file: .cpus" },
 		{ "cpuset.=2", "Cgroup invalid file: cpuset." },
-		{ "../cpu.shares=2", "Cgroup invalid file: ../cpu.shares" },
-		{ "cpu/../tasks.x=1", "Cgroup invalid file: cpu/../tasks.x" },
-		{ "/etc/passwd.x=1", "Cgroup invalid file: /etc/passwd.x" },
+		{ "../cpu.shares=2", "Cgroup invalid file: ../cpu.shares=2" },
+		{ "cpu/../tasks.x=1", "Cgroup invalid file: cpu/../tasks.x=1" },
+		{ "/etc/passwd.x=1", "Cgroup invalid file: /etc/passwd.x=1" },
 		{ "cpu shares.x=1", "Cgroup invalid file: cpu shares.x" },
 	};
 	struct jailer_cgroup_prop p;

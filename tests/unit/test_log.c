@@ -68,8 +68,44 @@ START_TEST(line_format)
 	 * across an hour boundary in practice; minutes and seconds may tick) */
 	ck_assert_msg(!strncmp(out, want, strlen(want)), "got '%s', want prefix '%s'", out, want);
 	ck_assert_msg(out[19] == '.' && strspn(out + 20, "0123456789") == 9, "got '%s'", out);
-	ck_assert_msg(strstr(out, " [vm-7:fc_api:INFO:test_log.c:") && strstr(out, "] hello 42\n"),
+	/* The origin is the path from the source root (Firecracker prints
+	 * "src/vmm/src/lib.rs:123"). */
+	ck_assert_msg(strstr(out, " [vm-7:fc_api:INFO:tests/unit/test_log.c:") &&
+			      strstr(out, "] hello 42\n"),
 		      "got '%s'", out);
+}
+END_TEST
+
+/* Firecracker's `module` filter: a prefix of the origin; "::" is "/". */
+START_TEST(module_filters_by_origin_prefix)
+{
+	log_set_format(false, true);
+	log_set_level(LOG_INFO);
+	log_set_module("virtio/");
+	log_info("filtered out");
+	log_set_module("tests::unit");
+	log_info("kept");
+	log_set_module(NULL);
+	log_info("no filter");
+	ck_assert_ptr_null(strstr(read_all(), "filtered out"));
+	ck_assert_ptr_nonnull(strstr(read_all(), ":tests/unit/test_log.c:"));
+	ck_assert_ptr_nonnull(strstr(read_all(), "] kept\n"));
+	ck_assert_ptr_nonnull(strstr(read_all(), "] no filter\n"));
+}
+END_TEST
+
+/* A line the destination does not take is counted as missed (metrics
+ * logger.missed_log_count); a rate-limited one is not. */
+START_TEST(missed_lines_are_counted)
+{
+	uint64_t m0 = log_missed_lines();
+
+	ck_assert_int_eq(log_set_path("/dev/full"), 0);
+	log_info("lost");
+	ck_assert_uint_eq(log_missed_lines() - m0, 1);
+	ck_assert_int_eq(log_set_path(path), 0);
+	log_info("taken");
+	ck_assert_uint_eq(log_missed_lines() - m0, 1);
 }
 END_TEST
 
@@ -162,6 +198,8 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, line_format);
 	tcase_add_test(tc, levels_filter_lines);
+	tcase_add_test(tc, module_filters_by_origin_prefix);
+	tcase_add_test(tc, missed_lines_are_counted);
 	tcase_add_test(tc, level_names);
 	tcase_add_test(tc, unwritable_path_is_refused);
 	tcase_add_test(tc, one_site_is_rate_limited);

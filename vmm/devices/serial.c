@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "ratelimit.h"
 #include "vmm.h"
 
 #define SERIAL_PORT 0x3f8
@@ -60,7 +62,20 @@ struct serial {
 	bool in_polled;
 	struct serial_state st;
 	uint64_t tx_bytes, rx_bytes, tx_errors;
+	/* PUT /serial's rate_limiter (bytes): what exceeds it is dropped and
+	 * counted, as Firecracker's SerialOut does. */
+	bool has_rl;
+	struct token_bucket rl;
+	uint64_t rl_dropped;
 };
+
+static uint64_t serial_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void raise_irq(struct serial *s)
 {
@@ -117,6 +132,14 @@ static void serial_tx(struct serial *s, uint8_t b)
 	if (s->st.mcr & MCR_LOOP) {
 		fifo_push(s, b);
 		return;
+	}
+	if (s->has_rl) {
+		uint64_t block_ns;
+
+		if (token_bucket_reduce(&s->rl, 1, serial_now_ns(), &block_ns) != TB_SUCCESS) {
+			s->rl_dropped++;
+			return;
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	n = write(s->out_fd, &b, 1);
@@ -330,13 +353,14 @@ static void serial_restored(void *dev)
 static void serial_metrics(void *dev, struct metric_sink *sink)
 {
 	struct serial *s = dev;
-	uint64_t tx = 0, rx = 0, errs = 0;
+	uint64_t tx = 0, rx = 0, errs = 0, dropped = 0;
 
 	if (s) {
 		pthread_mutex_lock(&s->lock);
 		tx = s->tx_bytes;
 		rx = s->rx_bytes;
 		errs = s->tx_errors;
+		dropped = s->rl_dropped;
 		pthread_mutex_unlock(&s->lock);
 	}
 	sink->put(sink, "read_count", rx);
@@ -345,6 +369,7 @@ static void serial_metrics(void *dev, struct metric_sink *sink)
 	sink->put(sink, "missed_read_count", 0);
 	sink->put(sink, "missed_write_count", 0);
 	sink->put(sink, "flush_count", 0);
+	sink->put(sink, "rate_limiter_dropped_bytes", dropped);
 }
 
 static void serial_destroy(void *dev)
@@ -359,6 +384,23 @@ static void serial_destroy(void *dev)
 		close(s->irq_fd);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+int serial_set_rate_limiter(struct device *d, const struct token_bucket_config *tb)
+{
+	struct serial *s = d->dev;
+	int r = 0;
+
+	if (d->ops != &serial_device_ops)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	s->has_rl = token_bucket_limits(tb) &&
+		    token_bucket_init(&s->rl, tb->size, tb->one_time_burst, tb->refill_time,
+				      serial_now_ns());
+	if (token_bucket_limits(tb) && !s->has_rl)
+		r = -EINVAL;
+	pthread_mutex_unlock(&s->lock);
+	return r;
 }
 
 const struct device_ops serial_device_ops = {

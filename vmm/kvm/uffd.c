@@ -164,9 +164,14 @@ static int uffd_connect(struct uffd_backend *u, const char *path, char *err, siz
 		return -errno;
 	}
 	if (connect(u->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		ERR("mem_backend.backend_path: cannot connect to the page-fault handler at %s: %s",
-		    path, strerror(errno));
-		return -errno;
+		int e = errno;
+
+		/* Firecracker's words first (functional/test_uffd.py), then wisp's. */
+		ERR("Failed to restore from snapshot: Failed to load guest memory: Error creating "
+		    "guest memory from uffd: Failed to connect to UDS Unix stream: %s (os error %d) "
+		    "(mem_backend.backend_path: cannot connect to the page-fault handler at %s: %s)",
+		    strerror(e), e, path, strerror(e));
+		return -e;
 	}
 	return 0;
 }

@@ -182,6 +182,27 @@ static void dispatch(struct vcpu *vcpu, enum bus_kind kind, uint64_t addr, uint8
 	}
 }
 
+static uint64_t exit_clock_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Firecracker's record_latency_metrics(): sum, and min/max where a 0
+ * means "none yet". */
+static void exit_agg_record(struct exit_agg *a, uint64_t t0)
+{
+	uint64_t d = exit_clock_us() - t0, mn = a->min_us, mx = a->max_us;
+
+	a->sum_us += d;
+	if (!mn || d < mn)
+		a->min_us = d;
+	if (!mx || d > mx)
+		a->max_us = d;
+}
+
 /* Returns true to keep running, false when the VM must end. */
 static bool handle_exit(struct vcpu *vcpu)
 {
@@ -191,24 +212,38 @@ static bool handle_exit(struct vcpu *vcpu)
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO: {
 		uint8_t *p = (uint8_t *)run + run->io.data_offset;
+		bool out = run->io.direction == KVM_EXIT_IO_OUT;
+		uint64_t t0 = exit_clock_us();
 
-		vcpu->exits_io++;
 		for (uint32_t i = 0; i < run->io.count; i++, p += run->io.size)
-			dispatch(vcpu, BUS_PIO, run->io.port, p, run->io.size,
-				 run->io.direction == KVM_EXIT_IO_OUT);
+			dispatch(vcpu, BUS_PIO, run->io.port, p, run->io.size, out);
+		exit_agg_record(out ? &vcpu->agg_io_out : &vcpu->agg_io_in, t0);
+		if (out)
+			vcpu->exits_io_out++;
+		else
+			vcpu->exits_io_in++;
 		return true;
 	}
-	case KVM_EXIT_MMIO:
-		vcpu->exits_mmio++;
+	case KVM_EXIT_MMIO: {
+		bool wr = run->mmio.is_write;
+		uint64_t t0 = exit_clock_us();
+
 		dispatch(vcpu, BUS_MMIO, run->mmio.phys_addr, run->mmio.data,
-			 run->mmio.len > 8 ? 8 : run->mmio.len, run->mmio.is_write);
+			 run->mmio.len > 8 ? 8 : run->mmio.len, wr);
+		exit_agg_record(wr ? &vcpu->agg_mmio_write : &vcpu->agg_mmio_read, t0);
+		if (wr)
+			vcpu->exits_mmio_write++;
+		else
+			vcpu->exits_mmio_read++;
 		return true;
+	}
 	case KVM_EXIT_HLT:
 		/* The in-kernel LAPIC normally idles a halted vCPU; if KVM hands
 		 * HLT to us anyway, re-entering waits for the next interrupt. */
 		vcpu->exits_hlt++;
 		return true;
 	case KVM_EXIT_SHUTDOWN:
+		vcpu->failures++;
 		log_error("vCPU %u: guest shut down (triple fault, KVM_EXIT_SHUTDOWN) at RIP 0x%llx",
 			  vcpu->id, (unsigned long long)guest_rip(vcpu));
 		vm_request_exit(vm, WISP_EXIT_ERROR);
@@ -217,6 +252,7 @@ static bool handle_exit(struct vcpu *vcpu)
 		char extra[256] = "";
 		size_t n = 0;
 
+		vcpu->failures++;
 		for (uint32_t i = 0; i < run->internal.ndata && i < 8 && n < sizeof(extra); i++)
 			n += snprintf(extra + n, sizeof(extra) - n, " 0x%llx",
 				      (unsigned long long)run->internal.data[i]);
@@ -229,6 +265,7 @@ static bool handle_exit(struct vcpu *vcpu)
 		return false;
 	}
 	case KVM_EXIT_FAIL_ENTRY:
+		vcpu->failures++;
 		log_error("vCPU %u: KVM_EXIT_FAIL_ENTRY, hardware entry failure reason 0x%llx at RIP 0x%llx",
 			  vcpu->id,
 			  (unsigned long long)run->fail_entry.hardware_entry_failure_reason,
@@ -244,6 +281,7 @@ static bool handle_exit(struct vcpu *vcpu)
 			vm_request_exit(vm, WISP_EXIT_OK);
 			return false;
 		default:
+			vcpu->failures++;
 			log_error("vCPU %u: system event %u (guest crash) at RIP 0x%llx", vcpu->id,
 				  run->system_event.type, (unsigned long long)guest_rip(vcpu));
 			vm_request_exit(vm, WISP_EXIT_ERROR);
@@ -251,6 +289,7 @@ static bool handle_exit(struct vcpu *vcpu)
 		}
 	default:
 		vcpu->exits_other++;
+		vcpu->failures++;
 		log_error("vCPU %u: unexpected KVM exit reason %u at RIP 0x%llx", vcpu->id,
 			  run->exit_reason, (unsigned long long)guest_rip(vcpu));
 		vm_request_exit(vm, WISP_EXIT_ERROR);
@@ -309,6 +348,7 @@ static void *vcpu_thread(void *arg)
 				vcpu->run->immediate_exit = 0;
 				continue;
 			}
+			vcpu->failures++;
 			log_error("vCPU %u: KVM_RUN: %s", vcpu->id, strerror(errno));
 			vm_request_exit(vcpu->vm, WISP_EXIT_ERROR);
 			break;

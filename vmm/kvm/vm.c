@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <linux/memfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +25,10 @@
 #include "wset.h"
 #include "vm.h"
 #include "virtio.h"
+
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB (21 << MAP_HUGE_SHIFT)
+#endif
 
 #define KVM_TSS_ADDRESS      0xfffbd000ULL
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
@@ -134,11 +139,26 @@ static void svc_request_exit(void *vm, int code)
  * layout): a memfd after a boot (MAP_SHARED; a snapshot reads only its data
  * extents, so never-touched RAM is never allocated), or a snapshot's memory
  * file after a load (MAP_PRIVATE: copy-on-write, clean pages shared with
- * every VM restored from the same file). */
+ * every VM restored from the same file).
+ * A memfd's size is limited by RLIMIT_FSIZE (ftruncate past it raises
+ * SIGXFSZ), guest memory is not in Firecracker (anonymous memory): when the
+ * size is above the limit, RAM is shared anonymous memory instead (the same
+ * shmem, MADV_REMOVE works, but with no file: a snapshot then reads every
+ * page; a Full snapshot's memory file is above the limit anyway and ends
+ * wisp by SIGXFSZ, as in Firecracker). Returns 1 for that case (ram_fd
+ * stays -1), 0 with the memfd in ram_fd, or -errno. */
 static int create_ram_file(struct vm *vm, uint64_t size, char *err, size_t errlen)
 {
 	unsigned flags = MFD_CLOEXEC;
+	struct rlimit rl;
 
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    size > (uint64_t)rl.rlim_cur) {
+		log_info("guest memory (%llu MiB) is above RLIMIT_FSIZE (%llu bytes): shared "
+			 "anonymous memory instead of a memfd", (unsigned long long)(size >> 20),
+			 (unsigned long long)rl.rlim_cur);
+		return 1;
+	}
 	if (vm->cfg.machine.huge_pages == HUGE_PAGES_2M)
 		flags |= MFD_HUGETLB | MFD_HUGE_2MB;
 	vm->ram_fd = memfd_create("wisp-guest-ram", flags);
@@ -164,12 +184,17 @@ static int setup_memory(struct vm *vm, char *err, size_t errlen)
 	bool from_snapshot = vm->opts.mem_fd >= 0;
 	bool uffd = vm->opts.uffd_socket != NULL || vm->opts.wset_record_path != NULL;
 	int fd = vm->opts.mem_fd, r;
+	bool shared_anon = false;   /* no memfd (create_ram_file) */
+	int anon_flags = MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE;
 
 	if (!from_snapshot && !uffd) {
 		r = create_ram_file(vm, size, err, errlen);
 		if (r < 0)
 			return r;
+		shared_anon = r > 0;
 		fd = vm->ram_fd;
+		if (mc->huge_pages == HUGE_PAGES_2M)
+			anon_flags |= MAP_HUGETLB | MAP_HUGE_2MB;
 	}
 	if (mc->track_dirty_pages && (r = dirty_enable(vm, err, errlen)) < 0)
 		return r;
@@ -177,6 +202,8 @@ static int setup_memory(struct vm *vm, char *err, size_t errlen)
 		struct kvm_userspace_memory_region kr = { 0 };
 		void *p = uffd ? mmap(NULL, layout[i].size, PROT_READ | PROT_WRITE,
 				      UFFD_GUEST_MAP_FLAGS, -1, 0)
+			: shared_anon ? mmap(NULL, layout[i].size, PROT_READ | PROT_WRITE,
+					     anon_flags, -1, 0)
 			       : mmap(NULL, layout[i].size, PROT_READ | PROT_WRITE,
 				      (from_snapshot ? MAP_PRIVATE : MAP_SHARED) | MAP_NORESERVE, fd,
 				      (off_t)off);
@@ -432,6 +459,7 @@ static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 static int boot_vcpus(struct vm *vm, const struct kernel_info *ki, char *err, size_t errlen)
 {
 	struct kvm_cpuid2 *cpuid = vm_supported_cpuid(vm);
+	struct cpu_template *tmpl = NULL;
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	int r = 0;
@@ -440,11 +468,15 @@ static int boot_vcpus(struct vm *vm, const struct kernel_info *ki, char *err, si
 		ERR("cannot read the CPUID KVM supports");
 		return -EIO;
 	}
+	r = vm_cpu_template_apply(vm, cpuid, &tmpl, err, errlen);
 	for (unsigned i = 0; i < vm->nr_vcpus && r == 0; i++) {
 		r = vcpu_configure(&vm->vcpus[i], cpuid);
 		if (r < 0)
 			ERR("cannot configure vCPU %u (%s); see the log", i, strerror(-r));
 	}
+	if (r == 0)
+		r = vm_cpu_template_msrs(vm, tmpl, err, errlen);
+	free(tmpl);
 	free(cpuid);
 	if (r < 0)
 		return r;
@@ -522,6 +554,11 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 		.request_exit = svc_request_exit,
 	};
 	r = serial_create(&vm->svc, vm->opts.console_in, vm->opts.console_out, &d, err, errlen);
+	if (r == 0 && vm->opts.serial_rate_limiter &&
+	    (r = serial_set_rate_limiter(&d, vm->opts.serial_rate_limiter)) < 0) {
+		snprintf(err, errlen, "serial: invalid rate_limiter");
+		d.ops->destroy(d.dev);
+	}
 	if (r == 0)
 		r = device_list_add(&vm->devices, &d);
 	if (r == 0)

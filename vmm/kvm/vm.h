@@ -57,6 +57,12 @@ int evloop_run_once(struct evloop *loop, int timeout_ms);
 /* ---------------- vCPU ---------------- */
 enum vcpu_state { VCPU_CREATED, VCPU_RUNNING, VCPU_PAUSED, VCPU_EXITED };
 
+/* How long handling one kind of exit took, microseconds (Firecracker's
+ * LatencyAggregateMetrics): written by the vCPU thread only. */
+struct exit_agg {
+	_Atomic uint64_t min_us, max_us, sum_us;
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned id;
@@ -70,7 +76,10 @@ struct vcpu {
 	bool stop_requested;      /* under lock */
 	enum vcpu_state state;    /* under lock */
 	bool io_pending;          /* vCPU thread: last exit was I/O not yet completed */
-	_Atomic uint64_t exits_io, exits_mmio, exits_hlt, exits_other;
+	/* Metrics (Firecracker's vcpu group; exits_hlt/_other are wisp's). */
+	_Atomic uint64_t exits_io_in, exits_io_out, exits_mmio_read, exits_mmio_write;
+	_Atomic uint64_t exits_hlt, exits_other, failures;
+	struct exit_agg agg_io_in, agg_io_out, agg_mmio_read, agg_mmio_write;
 };
 
 int vcpu_create(struct vm *vm, unsigned id, struct vcpu *vcpu);
@@ -91,6 +100,8 @@ struct vm_options {
 	uint64_t start_us, start_cpu_us;   /* process start (for the boot timer) */
 	int console_in;                    /* fd or -1 */
 	int console_out;                   /* fd */
+	/* PUT /serial's rate_limiter (bytes), or NULL: no limit. */
+	const struct token_bucket_config *serial_rate_limiter;
 	/* Optional hooks (the seccomp filters), called with hook_arg:
 	 * on each vCPU thread before its first KVM_RUN, and by vm_start once
 	 * every vCPU thread exists but before any of them runs the guest. */
@@ -159,6 +170,13 @@ int dirty_collect(struct vm *vm, uint64_t *bitmaps[GUEST_MEM_MAX_REGIONS], char 
 void dirty_free(struct vm *vm);
 /* KVM's supported CPUID (malloc'd) or NULL. */
 struct kvm_cpuid2 *vm_supported_cpuid(struct vm *vm);
+/* The VM's CPU template (cpu_tmpl.c): resolve it (static: does it fit the
+ * host), check its KVM capabilities and apply its CPUID changes to cpuid;
+ * *out is the template (malloc'd) or NULL for none. Then, once every vCPU
+ * has its CPUID, vm_cpu_template_msrs() applies its MSR changes. */
+int vm_cpu_template_apply(struct vm *vm, struct kvm_cpuid2 *cpuid, struct cpu_template **out,
+			  char *err, size_t errlen);
+int vm_cpu_template_msrs(struct vm *vm, const struct cpu_template *t, char *err, size_t errlen);
 /* Start the vCPU threads: running, or parked (state VM_PAUSED). */
 int vm_start(struct vm *vm, bool paused);
 int vm_pause(struct vm *vm);

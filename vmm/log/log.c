@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * log.c — Firecracker-style log lines:
- *   <RFC3339 time with ns> [<id>:<thread>(:<LEVEL>)(:<file>:<line>)] <message>
+ *   <RFC3339 time with ns> [<id>:<thread>(:<LEVEL>)(:<dir/file>:<line>)] <message>
+ * (the origin relative to the source root, e.g. "vmm/vmm_ctl.c:125")
  * to stderr or to a file / named pipe. Writes never block: a full pipe drops
  * the line and counts it.
  */
@@ -23,7 +24,8 @@ static int g_fd = STDERR_FILENO;
 static bool g_show_level;
 static bool g_show_origin;
 static char g_id[VM_ID_MAX + 1] = "anonymous-instance";
-static _Atomic uint64_t g_dropped;
+static _Atomic uint64_t g_dropped, g_missed;
+static char g_module[VM_PATH_MAX];   /* under g_lock; "" no filter */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread char t_name[32] = "main";
 
@@ -52,12 +54,52 @@ int log_level_parse(const char *name, enum log_level *out)
 void log_set_level(enum log_level level) { g_level = level; }
 enum log_level log_get_level(void) { return g_level; }
 uint64_t log_dropped_lines(void) { return g_dropped; }
+uint64_t log_missed_lines(void) { return g_missed; }
+
+void log_set_module(const char *module)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&g_lock);
+	for (const char *p = module ? module : ""; *p && n < sizeof(g_module) - 1; p++) {
+		if (p[0] == ':' && p[1] == ':') {
+			g_module[n++] = '/';
+			p++;
+			continue;
+		}
+		g_module[n++] = *p;
+	}
+	g_module[n] = 0;
+	pthread_mutex_unlock(&g_lock);
+}
+
+/* The source root: this file is <root>/vmm/log/log.c. Origins are printed
+ * relative to it ("vmm/vmm_ctl.c:125"), as Firecracker prints
+ * "src/vmm/src/lib.rs:123". */
+static const char *origin_path(const char *file)
+{
+	static const char self[] = __FILE__, tail[] = "vmm/log/log.c";
+	size_t root = sizeof(self) - sizeof(tail);
+
+	if (sizeof(self) >= sizeof(tail) && !strcmp(self + root, tail) &&
+	    !strncmp(file, self, root))
+		return file + root;
+	return file;
+}
 
 void log_set_format(bool show_level, bool show_origin)
 {
 	pthread_mutex_lock(&g_lock);
 	g_show_level = show_level;
 	g_show_origin = show_origin;
+	pthread_mutex_unlock(&g_lock);
+}
+
+void log_get_format(bool *show_level, bool *show_origin)
+{
+	pthread_mutex_lock(&g_lock);
+	*show_level = g_show_level;
+	*show_origin = g_show_origin;
 	pthread_mutex_unlock(&g_lock);
 }
 
@@ -154,8 +196,22 @@ static bool site_allow(struct log_site *site)
 	return true;
 }
 
-static void log_vmsg(struct log_site *site, enum log_level level, const char *file, int line,
-		     const char *fmt, va_list ap)
+/* g_lock, or for a fatal signal handler a bounded number of tries: the
+ * interrupted thread may hold it. */
+static bool log_lock(bool from_signal)
+{
+	if (!from_signal) {
+		pthread_mutex_lock(&g_lock);
+		return true;
+	}
+	for (unsigned i = 0; pthread_mutex_trylock(&g_lock) != 0; i++)
+		if (i > 1000000)
+			return false;
+	return true;
+}
+
+static bool log_vmsg(struct log_site *site, enum log_level level, const char *file, int line,
+		     bool from_signal, const char *fmt, va_list ap)
 {
 	char buf[2048];
 	struct timespec ts;
@@ -163,16 +219,21 @@ static void log_vmsg(struct log_site *site, enum log_level level, const char *fi
 	size_t n;
 
 	if (level == LOG_OFF || (int)level > g_level)
-		return;
+		return false;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	utc_from_epoch(ts.tv_sec, &tm);
 
-	pthread_mutex_lock(&g_lock);
+	if (!log_lock(from_signal))
+		return false;
+	if (g_module[0] && strncmp(origin_path(file), g_module, strlen(g_module)) != 0) {
+		pthread_mutex_unlock(&g_lock);
+		return false;
+	}
 	if (site && !site_allow(site)) {
 		g_suppressed++;
 		g_dropped++;
 		pthread_mutex_unlock(&g_lock);
-		return;
+		return false;
 	}
 	/* Formatted by hand: glibc's gmtime_r()/strftime() load
 	 * /etc/localtime (absent in a jail) on their first call. */
@@ -181,11 +242,8 @@ static void log_vmsg(struct log_site *site, enum log_level level, const char *fi
 			     tm.tm_sec, ts.tv_nsec, g_id, t_name);
 	if (g_show_level && n < sizeof(buf))
 		n += snprintf(buf + n, sizeof(buf) - n, ":%s", level_names[level]);
-	if (g_show_origin && n < sizeof(buf)) {
-		const char *base = strrchr(file, '/');
-
-		n += snprintf(buf + n, sizeof(buf) - n, ":%s:%d", base ? base + 1 : file, line);
-	}
+	if (g_show_origin && n < sizeof(buf))
+		n += snprintf(buf + n, sizeof(buf) - n, ":%s:%d", origin_path(file), line);
 	if (n < sizeof(buf))
 		n += snprintf(buf + n, sizeof(buf) - n, "] ");
 	if (n < sizeof(buf))
@@ -198,9 +256,13 @@ static void log_vmsg(struct log_site *site, enum log_level level, const char *fi
 	if (n >= sizeof(buf) - 1)
 		n = sizeof(buf) - 2;
 	buf[n++] = '\n';
-	if (write(g_fd, buf, n) != (ssize_t)n)
+	bool ok = write(g_fd, buf, n) == (ssize_t)n;
+	if (!ok) {
 		g_dropped++;
+		g_missed++;
+	}
 	pthread_mutex_unlock(&g_lock);
+	return ok;
 }
 
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
@@ -208,7 +270,7 @@ void log_msg(enum log_level level, const char *file, int line, const char *fmt, 
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vmsg(NULL, level, file, line, fmt, ap);
+	log_vmsg(NULL, level, file, line, false, fmt, ap);
 	va_end(ap);
 }
 
@@ -218,6 +280,21 @@ void log_msg_site(struct log_site *site, enum log_level level, const char *file,
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vmsg(site, level, file, line, fmt, ap);
+	log_vmsg(site, level, file, line, false, fmt, ap);
 	va_end(ap);
+}
+
+/* From a fatal signal handler (seccomp's SIGSYS, vmm/seccomp/seccomp.c):
+ * the interrupted thread may itself hold g_lock (a trapped write() in
+ * log_vmsg), so never wait on it for long; nothing here allocates.
+ * False when the line was not written. */
+bool log_msg_from_signal(enum log_level level, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	bool ok;
+
+	va_start(ap, fmt);
+	ok = log_vmsg(NULL, level, file, line, true, fmt, ap);
+	va_end(ap);
+	return ok;
 }

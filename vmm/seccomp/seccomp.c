@@ -25,6 +25,7 @@
 #include <linux/userfaultfd.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,7 @@ static const struct builtin_rule common_rules[] = {
 	ALLOW("rt_sigreturn", "return from a signal handler (vCPU kick)"),
 	ALLOW("getpid", "raise()/pthread_kill() pass the tgid to tgkill"),
 	ARG_EQ("tgkill", 2, SIGABRT, "abort() still ends the process with SIGABRT"),
+	ALLOW("gettid", "abort()/raise() on the calling thread: glibc's pthread_kill asks the kernel for the tid (Firecracker's test_seccomp_rust_panic)"),
 	ALLOW("clock_gettime", "CPU-time clocks (boot timer, metrics); log time when the vDSO cannot answer"),
 	ALLOW("restart_syscall", "the kernel restarts a call interrupted by SIGSTOP/SIGCONT"),
 	ALLOW("exit", "a thread ends"),
@@ -256,7 +258,9 @@ int sc_policy_default(struct sc_policy *p)
 		struct sc_filter *f = &p->role[role];
 		size_t n = role_rules[role].n + ncommon;
 
-		f->default_action.kind = SC_ACT_KILL_PROCESS;
+		/* trap, as Firecracker's default filters: the SIGSYS handler
+		 * logs the call and exits 148 (docs/seccomp.md) */
+		f->default_action.kind = SC_ACT_TRAP;
 		f->filter_action.kind = SC_ACT_ALLOW;
 		f->rules = calloc(n, sizeof(*f->rules));
 		if (!f->rules)
@@ -471,7 +475,6 @@ int sc_bpf_apply(const struct sc_bpf *b)
 static struct {
 	bool enabled;
 	struct sc_bpf bpf[SC_NR_ROLES];
-	bool trap;                        /* some filter traps: names for the report */
 	char *names[512];                 /* x86_64 syscall names, for the SIGSYS report */
 } g;
 
@@ -482,48 +485,63 @@ bool wisp_seccomp_enabled(void)
 	return g.enabled;
 }
 
-/* Async-signal-safe formatting for the SIGSYS report. */
-static size_t put_str(char *buf, size_t n, size_t cap, const char *s)
-{
-	while (*s && n + 1 < cap)
-		buf[n++] = *s++;
-	return n;
-}
+/* The metrics module is part of the wisp binary only (not of the unit
+ * tests that link this library): weak references, NULL there. */
+extern void metrics_note_signal(int signo) __attribute__((weak));
+extern int metrics_flush_from_signal(void) __attribute__((weak));
 
-static size_t put_uint(char *buf, size_t n, size_t cap, unsigned long v)
-{
-	char tmp[24];
-	size_t k = 0;
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP 1          /* si_code of a seccomp SIGSYS */
+#endif
 
-	do
-		tmp[k++] = (char)('0' + v % 10);
-	while ((v /= 10) && k < sizeof(tmp));
-	while (k && n + 1 < cap)
-		buf[n++] = tmp[--k];
-	return n;
-}
+/* Firecracker's FcExitCode::UnexpectedError (a SIGSYS that is not a
+ * seccomp report). */
+#define SC_EXIT_UNEXPECTED 2
 
-/* A "trap" action: report the call on stderr and end the process. */
+/* A "trap" action (Firecracker's sigsys_handler, signal_handler.rs): count
+ * seccomp.num_faults, log Firecracker's two lines (and which thread and
+ * call, by name), write a last metrics line, exit 148. Runs on the thread
+ * that made the call, under that thread's filter: it only uses calls every
+ * role allows (write, futex, clock_gettime, exit_group), allocates nothing,
+ * and never waits on the logger's lock for long (log_msg_from_signal). */
 static void on_sigsys(int sig, siginfo_t *si, void *uctx)
 {
-	char buf[256];
-	size_t n = 0;
+	static atomic_flag entered = ATOMIC_FLAG_INIT;
 	int nr = si->si_syscall;
+	const char *name = NULL;
 
-	(void)sig;
 	(void)uctx;
-	n = put_str(buf, n, sizeof(buf), "wisp: seccomp: the ");
-	n = put_str(buf, n, sizeof(buf), t_role >= 0 ? role_names[t_role] : "unfiltered");
-	n = put_str(buf, n, sizeof(buf), " thread made a forbidden system call ");
-	n = put_uint(buf, n, sizeof(buf), (unsigned long)nr);
-	if (nr >= 0 && (size_t)nr < sizeof(g.names) / sizeof(g.names[0]) && g.names[nr]) {
-		n = put_str(buf, n, sizeof(buf), " (");
-		n = put_str(buf, n, sizeof(buf), g.names[nr]);
-		n = put_str(buf, n, sizeof(buf), ")");
+	/* One thread ends the process; a second trapped thread (several vCPUs
+	 * driven into the same forbidden call) must neither share the metrics
+	 * buffer nor return into a call that was not made: it waits, making no
+	 * system call, for the first one's exit_group. */
+	if (atomic_flag_test_and_set(&entered))
+		for (;;)
+			__builtin_ia32_pause();
+	if (sig != SIGSYS || si->si_signo != SIGSYS) {
+		if (metrics_flush_from_signal)
+			metrics_flush_from_signal();
+		_exit(SC_EXIT_UNEXPECTED);
 	}
-	n = put_str(buf, n, sizeof(buf), "; exiting\n");
-	if (write(STDERR_FILENO, buf, n) < 0)
-		n = 0;
+	if (metrics_note_signal)
+		metrics_note_signal(SIGSYS);
+	log_msg_from_signal(LOG_ERROR, __FILE__, __LINE__,
+			    "Shutting down VM after intercepting signal %d, code %d.", si->si_signo,
+			    si->si_code);
+	if (si->si_code != SYS_SECCOMP) {
+		if (metrics_flush_from_signal)
+			metrics_flush_from_signal();
+		_exit(SC_EXIT_UNEXPECTED);
+	}
+	log_msg_from_signal(LOG_ERROR, __FILE__, __LINE__,
+			    "Shutting down VM after intercepting a bad syscall (%d).", nr);
+	if (nr >= 0 && (size_t)nr < sizeof(g.names) / sizeof(g.names[0]))
+		name = g.names[nr];
+	log_msg_from_signal(LOG_ERROR, __FILE__, __LINE__,
+			    "seccomp: the %s thread's filter trapped system call %d (%s)",
+			    t_role >= 0 ? role_names[t_role] : "unfiltered", nr, name ? name : "?");
+	if (metrics_flush_from_signal)
+		metrics_flush_from_signal();
 	_exit(SC_EXIT_BAD_SYSCALL);
 }
 
@@ -543,16 +561,84 @@ static void load_names(void)
 #endif
 #endif
 
-int wisp_seccomp_setup(bool disabled, const char *filter_path)
+static int read_small_file(const char *path, uint8_t **buf, size_t *len, size_t max, char *err,
+			   size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	int r = 0;
+
+	*buf = NULL;
+	*len = 0;
+	if (!f) {
+		r = -errno;
+		snprintf(err, errlen, "Filter file open error: %s", strerror(errno));
+		return r;
+	}
+	*buf = malloc(max + 1);
+	if (!*buf) {
+		fclose(f);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	*len = fread(*buf, 1, max + 1, f);
+	if (ferror(f)) {
+		r = -EIO;
+		snprintf(err, errlen, "Filter file read error: %s", strerror(errno));
+	}
+	fclose(f);
+	return r;
+}
+
+/* Firecracker's compiled file: every program is checked now (the kernel's
+ * rules, sc_bpf_check), so a bad one stops wisp at start-up rather than
+ * when its thread starts (which the kernel still has the last word on). */
+static int load_compiled(const char *path, const uint8_t *buf, size_t len)
+{
+	struct sc_bpfmap m;
+	enum sc_bpfmap_format fmt;
+	char err[768], perr[256];
+	int r;
+
+	if (sc_bpfmap_parse(buf, len, &m, err, sizeof(err)) < 0) {
+		log_error("Seccomp error: Filter deserialization failed: --seccomp-filter %s: %s",
+			  path, err);
+		return -EBADMSG;
+	}
+	fmt = m.format;
+	r = sc_bpfmap_take_roles(&m, g.bpf, err, sizeof(err));
+	sc_bpfmap_free(&m);
+	if (r < 0) {
+		log_error("Seccomp error: %s (--seccomp-filter %s)", err, path);
+		return -EBADMSG;
+	}
+	for (unsigned role = 0; role < SC_NR_ROLES; role++) {
+		if (!g.bpf[role].len) {
+			log_warn("--seccomp-filter %s: the %s program is empty: %s threads run "
+				 "without a filter (as in Firecracker)", path, role_names[role],
+				 role_names[role]);
+			continue;
+		}
+		if (sc_bpf_check(&g.bpf[role], perr, sizeof(perr)) < 0) {
+			log_error("Seccomp error: --seccomp-filter %s: the %s program is not a "
+				  "valid seccomp program: %s", path, role_names[role], perr);
+			for (unsigned k = 0; k < SC_NR_ROLES; k++)
+				sc_bpf_free(&g.bpf[k]);
+			return -EBADMSG;
+		}
+	}
+	log_info("seccomp: --seccomp-filter %s: Firecracker's compiled format (%s): vmm %u, "
+		 "api %u, vcpu %u instructions", path,
+		 fmt == SC_BPFMAP_BITCODE ? "bitcode" : "bincode", g.bpf[SC_ROLE_VMM].len,
+		 g.bpf[SC_ROLE_API].len, g.bpf[SC_ROLE_VCPU].len);
+	return 0;
+}
+
+static int build_policy(const char *filter_path)
 {
 	struct sc_policy policy;
 	char err[512];
 	int r;
 
-	if (disabled) {
-		log_warn("--no-seccomp: no seccomp filter is installed; the VMM runs unconfined");
-		return 0;
-	}
 	if (filter_path) {
 		r = sc_policy_load_file(filter_path, &policy, err, sizeof(err));
 		if (r < 0) {
@@ -575,27 +661,57 @@ int wisp_seccomp_setup(bool disabled, const char *filter_path)
 			sc_policy_free(&policy);
 			return filter_path ? -EINVAL : r;
 		}
-		if (policy.role[role].default_action.kind == SC_ACT_TRAP ||
-		    policy.role[role].filter_action.kind == SC_ACT_TRAP)
-			g.trap = true;
 	}
 	sc_policy_free(&policy);
+	return 0;
+}
+
+int wisp_seccomp_setup(bool disabled, const char *filter_path)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
+	int r;
+
+	/* The handler for "trap" (the built-in filters trap, as Firecracker's),
+	 * installed whatever the filters, as Firecracker's: a SIGSYS that is
+	 * no seccomp report (kill -SYS) logs its line and exits 2. */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSYS, &sa, NULL) < 0) {
+		log_error("seccomp: sigaction(SIGSYS): %s", strerror(errno));
+		return -errno;
+	}
+	if (disabled) {
+		log_warn("--no-seccomp: no seccomp filter is installed; the VMM runs unconfined");
+		return 0;
+	}
+	if (filter_path) {
+		uint8_t *buf;
+		size_t len;
+		char err[256];
+
+		r = read_small_file(filter_path, &buf, &len, SC_BPFMAP_MAX_FILE, err, sizeof(err));
+		if (r < 0) {
+			free(buf);
+			log_error("Seccomp error: --seccomp-filter %s: %s", filter_path, err);
+			return -EBADMSG;
+		}
+		/* wisp's JSON (seccompiler's input) or seccompiler-bin's output */
+		if (sc_text_is_json(buf, len))
+			r = build_policy(filter_path);
+		else
+			r = load_compiled(filter_path, buf, len);
+		free(buf);
+	} else {
+		r = build_policy(NULL);
+	}
+	if (r < 0)
+		return r;
 #ifdef SC_SANITIZER_BUILD
 	log_warn("seccomp: sanitizer build: the filters are built but not installed");
 	for (unsigned role = 0; role < SC_NR_ROLES; role++)
 		sc_bpf_free(&g.bpf[role]);
 	return 0;
 #endif
-	if (g.trap) {
-		struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
-
-		load_names();
-		sigemptyset(&sa.sa_mask);
-		if (sigaction(SIGSYS, &sa, NULL) < 0) {
-			log_error("seccomp: sigaction(SIGSYS): %s", strerror(errno));
-			return -errno;
-		}
-	}
+	load_names();   /* for the SIGSYS report */
 	/* One malloc arena: glibc's per-thread arenas would need mprotect and
 	 * open("/proc/sys/vm/overcommit_memory") on the filtered threads. */
 	mallopt(M_ARENA_MAX, 1);
@@ -612,6 +728,11 @@ void wisp_seccomp_enter(enum sc_role role)
 
 	if (!g.enabled)
 		return;
+	if (!g.bpf[role].len) {
+		/* an empty program in a compiled file: Firecracker installs none */
+		log_debug("seccomp: no %s filter (empty program)", role_names[role]);
+		return;
+	}
 	r = sc_bpf_apply(&g.bpf[role]);
 	if (r < 0) {
 		log_error("seccomp: cannot install the %s filter on this thread: %s",

@@ -6,7 +6,8 @@
  * thread and every vCPU thread. A policy is one filter per role, each an
  * allow-list (Firecracker's seccompiler JSON model: default_action,
  * filter_action, rules of and-bound argument conditions). The built-in
- * policy lives in seccomp.c, the JSON reader/writer in seccomp_json.c;
+ * policy lives in seccomp.c, the JSON reader/writer in json.c, the reader
+ * of Firecracker's compiled file (seccompiler-bin's output) in bpfmap.c;
  * docs/seccomp.md explains every entry.
  *
  * (Not "seccomp.h": that name would shadow libseccomp's <seccomp.h> for
@@ -72,7 +73,7 @@ struct sc_policy {
 };
 
 /* ---- policy (seccomp.c) ---- */
-/* The built-in policy (kill_process / allow). 0 or -ENOMEM. */
+/* The built-in policy (trap / allow, as Firecracker's). 0 or -ENOMEM. */
 int sc_policy_default(struct sc_policy *p);
 void sc_policy_free(struct sc_policy *p);
 /* Distinct system calls a filter names. */
@@ -102,11 +103,53 @@ void sc_bpf_free(struct sc_bpf *b);
 /* Install on the calling thread only (no TSYNC); sets no_new_privs. */
 int sc_bpf_apply(const struct sc_bpf *b);
 
+/* ---- Firecracker's compiled filter file (bpfmap.c) ---- */
+/* What seccompiler-bin writes: thread category -> BPF program, as bitcode
+ * (Firecracker 1.15+) or bincode (up to 1.14). Files over this size are
+ * refused (Firecracker's limit). */
+#define SC_BPFMAP_MAX_FILE 100000
+
+enum sc_bpfmap_format { SC_BPFMAP_BITCODE = 1, SC_BPFMAP_BINCODE };
+
+struct sc_bpfmap_entry {
+	char *name;                    /* lowercased */
+	struct sc_bpf prog;            /* len 0: empty (that thread is not filtered) */
+};
+
+struct sc_bpfmap {
+	unsigned n;
+	struct sc_bpfmap_entry *entry;
+	enum sc_bpfmap_format format;
+};
+
+/* Does the file look like a JSON document (first non-blank byte '{')? */
+bool sc_text_is_json(const uint8_t *buf, size_t len);
+/* Parse a whole file (either format); every program has at most
+ * BPF_MAXINSNS instructions. On error, err says what and m is empty. */
+int sc_bpfmap_parse(const uint8_t *buf, size_t len, struct sc_bpfmap *m, char *err, size_t errlen);
+void sc_bpfmap_free(struct sc_bpfmap *m);
+/* Exactly the categories "vmm", "api" and "vcpu" (Firecracker's errors:
+ * "Invalid thread categories: a,b", "Missing thread category: vcpu");
+ * moves their programs into out (the caller frees them). */
+int sc_bpfmap_take_roles(struct sc_bpfmap *m, struct sc_bpf out[SC_NR_ROLES], char *err,
+			 size_t errlen);
+/* The program of one category (any name), or NULL. */
+const struct sc_bpf *sc_bpfmap_get(const struct sc_bpfmap *m, const char *name);
+/* Would the kernel take this seccomp program? Its checks (the instruction
+ * set seccomp allows, loads inside struct seccomp_data, jumps inside the
+ * program, a return last, no division by 0...), without loading it: no
+ * fork, which the jailer's filter forbids. Pure; 0 or -EINVAL with err. An
+ * empty program passes (no filter). */
+int sc_bpf_check(const struct sc_bpf *b, char *err, size_t errlen);
+
 /* ---- the process (seccomp.c) ---- */
 /* On the main thread before any other thread exists: build the three
- * filters from the built-in policy or from filter_path, or (disabled) log a
- * warning and install nothing later. -EINVAL: the filter file is bad
- * (logged, exit status 152); other negative: could not build (logged). */
+ * filters from the built-in policy or from filter_path (wisp's JSON, or
+ * Firecracker's compiled file, told apart by content), or (disabled) log a
+ * warning and install nothing later. -EINVAL: the JSON filter file is bad
+ * (logged, exit status 152); -EBADMSG: the compiled file is bad (logged,
+ * "Seccomp error: ...", exit status 1 as Firecracker); other negative:
+ * could not build (logged). */
 int wisp_seccomp_setup(bool disabled, const char *filter_path);
 /* In the thread that takes `role`: install its filter. Never returns on
  * failure (logs and exits 1): a thread must not run unfiltered by mistake. */

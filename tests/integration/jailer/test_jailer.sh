@@ -53,6 +53,7 @@ cleanup() {
 	for d in "$CG1_CPU" "$CG1_CPUSET" "$CG2"; do
 		[ -n "$d" ] || continue
 		find "$d" -depth -type d -path "*$TAG*" -exec rmdir {} \; 2>/dev/null
+		rmdir "$d/jail-probe" 2>/dev/null
 	done
 	if [ -n "$CG2" ]; then
 		for c in $(cat "$CG2/cgroup.subtree_control"); do
@@ -120,7 +121,7 @@ if [ -n "$PID" ]; then
 		check "no capabilities: $c" "$(status_field "$PID" $c)" 0000000000000000
 	done
 	check "cwd is the jail root" "$(readlink /proc/"$PID"/cwd)" "/"
-	check "root is the jail" "$(ls /proc/"$PID"/root/ | tr '\n' ' ')" "dev jail-probe jail-probe.pid run "
+	check "root is the jail" "$(ls /proc/"$PID"/root/ | tr '\n' ' ')" "dev firecracker.pid jail-probe jail-probe.pid run "
 	check "own IPC namespace" "$([ "$(readlink /proc/"$PID"/ns/ipc)" != "$(readlink /proc/self/ns/ipc)" ] && echo new)" new
 	check "own UTS namespace" "$([ "$(readlink /proc/"$PID"/ns/uts)" != "$(readlink /proc/self/ns/uts)" ] && echo new)" new
 	release t1 "$PID" || fail "t1 did not exit after release"
@@ -144,6 +145,7 @@ check "copied binary content" "$(cmp -s "$PROBE" "$R/jail-probe" && echo same)" 
 check "copied, not linked" "$(stat -c %h "$R/jail-probe"):$([ "$(stat -c %i "$PROBE")" = "$(stat -c %i "$R/jail-probe")" ] && echo same-inode || echo own-inode)" "1:own-inode"
 check "no old_root left" "$([ -e "$R/old_root" ] && echo y || echo n)" n
 check "pid file = exec'd pid" "$(cat "$R/jail-probe.pid")" "$(val t1 pid)"
+check "firecracker.pid (Kata) = exec'd pid" "$(cat "$R/firecracker.pid")" "$(val t1 pid)"
 check "argv0" "$(val t1 argv0)" "/jail-probe"
 check "argv --id" "$(val t1 argv1) $(val t1 argv2)" "--id t1"
 check "argv --start-time-us" "$(val t1 argv3)" "--start-time-us"
@@ -190,7 +192,7 @@ if [ -n "$CG1_CPU" ] && [ -n "$CG1_CPUSET" ]; then
 			check "Seccomp of thread ${t##*/}" "$(awk '$1 == "Seccomp:" {print $2}' "$t/status")" 2
 		done
 		check "new mount namespace" "$([ "$(readlink /proc/"$PID"/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] && echo new)" new
-		check "root is the jail" "$(ls /proc/"$PID"/root/ | tr '\n' ' ')" "dev jail-probe jail-probe.pid run "
+		check "root is the jail" "$(ls /proc/"$PID"/root/ | tr '\n' ' ')" "dev firecracker.pid jail-probe jail-probe.pid run "
 		check "limits: open files" "$(awk '/^Max open files/ {print $4, $5}' /proc/"$PID"/limits)" "1024 1024"
 		check "limits: file size" "$(awk '/^Max file size/ {print $4, $5}' /proc/"$PID"/limits)" "2097151 2097151"
 		D="$CG1_CPU/$TAG/v1/t2"
@@ -390,6 +392,55 @@ check "uid $JUID jail: no warning" "$(grep -c Warning! "$TOP/u1.err")" 0
 kill "$HOSTPID" 2>/dev/null
 wait "$HOSTPID" 2>/dev/null
 ipcrm -m "$SHMID"
+
+# ------------- 8. a failed run leaves no cgroup directory behind (issue 13)
+echo "# 8. a run that fails in the cgroup step removes every cgroup directory it made"
+BASE=$TOP/cgfail
+mkdir "$BASE"
+P8=$TAG-cgfail  # a cgroup prefix of its own (earlier sections leave theirs until the end)
+cg_left() {  # the directories under the given cgroup paths, one line
+	local p
+	for p in "$@"; do [ -d "$p" ] && find "$p" -type d; done | tr '\n' ' '
+}
+if [ -n "$CG1_CPU" ] && [ -n "$CG1_CPUSET" ]; then
+	# cpu joined first, then cpuset refuses the process (cpuset.mems empty):
+	# the jailer must leave the cpu cgroup again before removing it.
+	jail "$TAG-f1" --cgroup cpu.shares=2 --cgroup cpuset.cpus=0 --parent-cgroup "$P8/f1/p"
+	check "v1 cpuset.cpus without cpuset.mems: exit 1" "$?" 1
+	check_has "v1 cpuset.cpus without cpuset.mems: message" "$(cat "$TOP/$TAG-f1.err")" \
+		"$CG1_CPUSET/$P8/f1/p/$TAG-f1/cgroup.procs: No space left on device (os error 28)"
+	check "v1 --parent-cgroup: no cgroup directory left" \
+		"$(cg_left "$CG1_CPU/$P8" "$CG1_CPUSET/$P8")" ""
+	check "v1 --parent-cgroup: no jail left" "$(find "$BASE" -mindepth 1 | wc -l)" 0
+	# The default parent (the exec file's name), as Firecracker's tests use it.
+	jail "$TAG-f2" --cgroup cpu.shares=2 --cgroup cpuset.cpus=0
+	check "v1 default parent: exit 1" "$?" 1
+	check "v1 default parent: no cgroup directory left" \
+		"$(cg_left "$CG1_CPU/jail-probe/$TAG-f2" "$CG1_CPUSET/jail-probe/$TAG-f2")" ""
+	check "v1 default parent: parent removed too (it was made by the run)" \
+		"$(cg_left "$CG1_CPU/jail-probe" "$CG1_CPUSET/jail-probe")" ""
+	# An existing parent stays; only what the run made goes.
+	mkdir -p "$CG1_CPU/$P8/keep"
+	jail "$TAG-f3" --cgroup cpu.shares=2 --cgroup cpuset.cpus=0 --parent-cgroup "$P8/keep"
+	check "v1 existing parent: exit 1" "$?" 1
+	check "v1 existing parent: kept, child removed" "$(cg_left "$CG1_CPU/$P8")" \
+		"$CG1_CPU/$P8 $CG1_CPU/$P8/keep "
+	check "v1: the jailer's shell is back where it was" "$(grep -c "$TAG" /proc/$$/cgroup)" 0
+else
+	echo "skip - no cgroup v1 cpu/cpuset hierarchy"
+fi
+if [ -n "$CG2" ] && grep -qw hugetlb "$CG2/cgroup.controllers"; then
+	# v2, --parent-cgroup: the kernel refuses the value; the three levels made
+	# for it (<tag>/f4/p/<id>) go.
+	jail "$TAG-f4" --cgroup-version 2 --cgroup hugetlb.2MB.max=not-a-number --parent-cgroup "$P8/f4/p"
+	check "v2 bad value: exit 1" "$?" 1
+	check_has "v2 bad value: message" "$(cat "$TOP/$TAG-f4.err")" \
+		"Failed to write to $CG2/$P8/f4/p/$TAG-f4/hugetlb.2MB.max: Invalid argument (os error 22)"
+	check "v2 --parent-cgroup: no cgroup directory left" "$(cg_left "$CG2/$P8")" ""
+	check "v2: no jail left" "$(find "$BASE" -mindepth 1 | wc -l)" 0
+else
+	echo "skip - no cgroup v2 hierarchy with hugetlb"
+fi
 
 echo "# $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]
