@@ -149,7 +149,8 @@ static int cpuid_modifier(const struct jerr *e, const char *prefix, const json_t
 	json_array_foreach(mods, i, m) {
 		char p[160];
 
-		snprintf(p, sizeof(p), "%s.modifiers[%zu]", prefix, i);
+		if (snprintf(p, sizeof(p), "%s.modifiers[%zu]", prefix, i) >= (int)sizeof(p))
+			p[sizeof(p) - 2] = '~';   /* a cut path still names the place */
 		rc = reg_modifier(e, p, m, &out->mods[out->nmods]);
 		if (rc)
 			return rc;
@@ -213,7 +214,8 @@ int obj_cpu_config(const struct jerr *e, const char *prefix, const json_t *o,
 	json_array_foreach(caps, i, v) {
 		char p[160], got[96], msg[300];
 
-		snprintf(p, sizeof(p), "%s.kvm_capabilities[%zu]", prefix, i);
+		if (snprintf(p, sizeof(p), "%s.kvm_capabilities[%zu]", prefix, i) >= (int)sizeof(p))
+			p[sizeof(p) - 2] = '~';   /* a cut path still names the place */
 		if (!json_is_string(v)) {
 			jserde_unexpected(v, got, sizeof(got));
 			rc = jserde(e, p, NULL, JERR_AT_VALUE, NULL,
@@ -230,7 +232,8 @@ int obj_cpu_config(const struct jerr *e, const char *prefix, const json_t *o,
 	json_array_foreach(cpuid, i, v) {
 		char p[160];
 
-		snprintf(p, sizeof(p), "%s.cpuid_modifiers[%zu]", prefix, i);
+		if (snprintf(p, sizeof(p), "%s.cpuid_modifiers[%zu]", prefix, i) >= (int)sizeof(p))
+			p[sizeof(p) - 2] = '~';   /* a cut path still names the place */
 		rc = cpuid_modifier(e, p, v, &t->cpuid[t->ncpuid]);
 		if (rc)
 			goto out;
@@ -239,7 +242,8 @@ int obj_cpu_config(const struct jerr *e, const char *prefix, const json_t *o,
 	json_array_foreach(msrs, i, v) {
 		char p[160];
 
-		snprintf(p, sizeof(p), "%s.msr_modifiers[%zu]", prefix, i);
+		if (snprintf(p, sizeof(p), "%s.msr_modifiers[%zu]", prefix, i) >= (int)sizeof(p))
+			p[sizeof(p) - 2] = '~';   /* a cut path still names the place */
 		rc = msr_modifier(e, p, v, &t->msr[t->nmsr]);
 		if (rc)
 			goto out;

@@ -144,6 +144,9 @@ static int adopt_vm(struct vmm *vmm, struct vm *vm, bool paused, char *err, size
 		return r;
 	}
 	vmm->vm = vm;
+	/* Firecracker writes a metrics line as soon as the microVM runs (its
+	 * startup times), then every 60 s. */
+	metrics_vm_started(vmm);
 	return 0;
 }
 

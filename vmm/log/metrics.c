@@ -179,6 +179,7 @@ struct prev_value {
 static struct {
 	int fd;               /* destination, -1 when not configured */
 	int timer_fd;
+	bool started;         /* the microVM ran: the timer is armed */
 	bool emit_id;
 	char id[VM_ID_MAX + 1];
 	char *properties;     /* compact JSON object text, or NULL */
@@ -804,7 +805,24 @@ static char *line_text(struct vmm *vmm, size_t *len)
 	return o.buf;
 }
 
+/* Set while metrics_flush builds and writes a line, so that a fatal
+ * signal's last line (metrics_flush_from_signal, another thread) waits for
+ * it instead of building its line from half-updated state beside it. */
+static atomic_int g_flushing;
+
+static int flush_locked(struct vmm *vmm);
+
 int metrics_flush(struct vmm *vmm)
+{
+	int r;
+
+	atomic_store(&g_flushing, 1);
+	r = flush_locked(vmm);
+	atomic_store(&g_flushing, 0);
+	return r;
+}
+
+static int flush_locked(struct vmm *vmm)
 {
 	size_t len = 0;
 	char *line;
@@ -866,6 +884,20 @@ int metrics_flush_from_signal(void)
 
 	if (fd < 0)
 		return -ENODEV;
+	/* Another thread's flush ends in well under 200 ms; if this thread was
+	 * the one flushing (the signal interrupted it), go on after that. */
+	{
+		struct timespec t0, t;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (atomic_load(&g_flushing)) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) >
+			    200000000L)
+				break;
+			__builtin_ia32_pause();
+		}
+	}
 	build_line(&o, NULL);
 	if (o.overflow)
 		return -ENOSPC;
@@ -998,8 +1030,7 @@ bool metrics_enabled(void)
 
 int metrics_init(struct vmm *vmm, const struct metrics_config *cfg, char *err, size_t errlen)
 {
-	struct itimerspec its = { .it_interval = { METRICS_PERIOD_S, 0 },
-				  .it_value = { METRICS_PERIOD_S, 0 } };
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };   /* armed when the VM runs */
 	const char *path = cfg->metrics_path;
 	char *props = NULL;
 	struct stat st;
@@ -1048,8 +1079,24 @@ int metrics_init(struct vmm *vmm, const struct metrics_config *cfg, char *err, s
 		 vmm->args && vmm->args->id[0] ? vmm->args->id : "anonymous-instance");
 	M.properties = props;
 	M.fd = fd;
-	log_info("metrics: writing to %s every %d s", path, METRICS_PERIOD_S);
+	log_info("metrics: writing to %s when the microVM starts, then every %d s", path,
+		 METRICS_PERIOD_S);
+	if (vmm->vm)   /* configured after the start (the document of a restore) */
+		metrics_vm_started(vmm);
 	return 0;
+}
+
+void metrics_vm_started(struct vmm *vmm)
+{
+	struct itimerspec its = { .it_interval = { METRICS_PERIOD_S, 0 },
+				  .it_value = { METRICS_PERIOD_S, 0 } };
+
+	if (M.fd < 0 || M.timer_fd < 0 || M.started)
+		return;
+	M.started = true;
+	if (timerfd_settime(M.timer_fd, 0, &its, NULL) < 0)
+		log_error("metrics: cannot arm the flush timer: %s", strerror(errno));
+	(void)metrics_flush(vmm);
 }
 
 void metrics_set_startup(uint64_t wall_us, uint64_t cpu_us)

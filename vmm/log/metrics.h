@@ -30,6 +30,9 @@ struct metrics_config;
  * Refused (-EBUSY) if metrics are already configured. err says why. */
 int metrics_init(struct vmm *vmm, const struct metrics_config *cfg, char *err, size_t errlen);
 bool metrics_enabled(void);
+/* The microVM runs (InstanceStart, snapshot load): write a line now, then
+ * every METRICS_PERIOD_S, as Firecracker does. Once; nothing without metrics. */
+void metrics_vm_started(struct vmm *vmm);
 /* Write one line now. 0 when written; -EAGAIN when the destination was full
  * (the line is lost and counted, its deltas go into the next line);
  * -ENODEV when metrics are not configured; other -errno on write errors. */

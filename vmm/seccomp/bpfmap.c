@@ -56,6 +56,7 @@ static int rd_fail(struct rd *r, const char *fmt, ...)
 
 static int rd_take(struct rd *r, size_t n, const uint8_t **out)
 {
+	*out = NULL;   /* set on every path (gcc's -Wmaybe-uninitialized in the callers) */
 	if (n > r->left)
 		return rd_fail(r, "the file ends too early: %zu more bytes needed, %zu left", n,
 			       r->left);
