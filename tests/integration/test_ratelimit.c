@@ -241,12 +241,21 @@ static long long metric(const char *path, const char *sec, const char *key)
 	long long r;
 
 	ck_assert_ptr_nonnull(text);
-	root = json_loadb(text, strcspn(text, "\n"), 0, &e);
-	ck_assert_msg(root != NULL, "metrics: %s", e.text);
-	v = json_object_get(json_object_get(root, sec), key);
-	ck_assert_msg(json_is_integer(v), "metrics: %s.%s missing", sec, key);
-	r = (long long)json_integer_value(v);
-	json_decref(root);
+	/* Summed over the lines (one when the VM started, one per flush):
+	 * counters are deltas. */
+	r = 0;
+	for (const char *l = text; *l; l += strcspn(l, "\n"), l += *l == '\n') {
+		size_t n = strcspn(l, "\n");
+
+		if (n == 0)
+			continue;
+		root = json_loadb(l, n, 0, &e);
+		ck_assert_msg(root != NULL, "metrics: %s", e.text);
+		v = json_object_get(json_object_get(root, sec), key);
+		ck_assert_msg(json_is_integer(v), "metrics: %s.%s missing", sec, key);
+		r += (long long)json_integer_value(v);
+		json_decref(root);
+	}
 	free(text);
 	return r;
 }
