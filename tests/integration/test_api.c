@@ -26,6 +26,7 @@
 #include "api_check.h"
 #include "api_client.h"
 #include "harness.h"
+#include "it_metrics.h"
 
 #define START_TIMEOUT_MS 20000
 #define GUEST_TIMEOUT_MS 60000
@@ -593,47 +594,6 @@ static json_t *last_metrics_line(const char *path, int *nlines)
 	return j;
 }
 
-/* All lines merged: each group's integer fields summed (counters are
- * deltas, so the sum is the total since the first line). */
-static json_t *summed_metrics_lines(const char *path, int *nlines)
-{
-	char *text = read_file(path), *save = NULL;
-	json_t *sum = json_object();
-	json_error_t e;
-	int n = 0;
-
-	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		json_t *k = json_loads(l, 0, &e), *grp;
-		const char *gname;
-
-		ck_assert_msg(k != NULL, "metrics line is not JSON: %s (%s)", l, e.text);
-		json_object_foreach(k, gname, grp) {
-			const char *f;
-			json_t *v, *into;
-
-			if (!json_is_object(grp))
-				continue;
-			if (!(into = json_object_get(sum, gname))) {
-				into = json_object();
-				json_object_set_new(sum, gname, into);
-			}
-			json_object_foreach(grp, f, v) {
-				json_t *have = json_object_get(into, f);
-
-				if (json_is_integer(v))
-					json_object_set_new(into, f, json_integer(json_integer_value(v) +
-						(have ? json_integer_value(have) : 0)));
-			}
-		}
-		json_decref(k);
-		n++;
-	}
-	free(text);
-	if (nlines)
-		*nlines = n;
-	return sum;
-}
-
 static json_int_t jget(json_t *root, const char *sec, const char *key)
 {
 	json_t *s = json_object_get(root, sec), *v = s ? json_object_get(s, key) : NULL;
@@ -662,7 +622,7 @@ START_TEST(metrics_flush_writes_firecracker_lines)
 	ck_assert_int_eq(n, 2);
 	ck_assert(json_is_integer(json_object_get(j, "utc_timestamp_ms")));
 	json_decref(j);
-	j = summed_metrics_lines(m, &n);
+	j = it_metrics_summed(m, &n);
 	ck_assert_int_gt(jget(j, "api_server", "process_startup_time_us"), 0);
 	ck_assert_int_eq(jget(j, "put_api_requests", "metrics_count"), 2);
 	ck_assert_int_eq(jget(j, "put_api_requests", "metrics_fails"), 1);

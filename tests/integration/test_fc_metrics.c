@@ -22,6 +22,7 @@
 #include "api_check.h"
 #include "api_client.h"
 #include "harness.h"
+#include "it_metrics.h"
 #include "it_virtio_util.h"
 #include "it_wisp.h"
 
@@ -381,49 +382,6 @@ static json_t *flush_metrics(struct wisp *w, const char *file)
 	return j;
 }
 
-/* Every line of the file merged: each group's integer fields summed
- * (counters are deltas; wisp, like Firecracker, writes a line when the
- * microVM starts, so what happened before it is in that first line). */
-static json_t *summed_lines(const char *file)
-{
-	char *text, *raw, *save = NULL;
-	json_t *sum = json_object();
-	size_t len;
-
-	raw = read_whole_file(file, &len);
-	ck_assert_ptr_nonnull(raw);
-	text = strndup(raw, len);
-	free(raw);
-	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		json_error_t e;
-		json_t *k = json_loads(l, 0, &e), *grp;
-		const char *g;
-
-		ck_assert_msg(k != NULL, "metrics line is not JSON: %s (%s)", l, e.text);
-		json_object_foreach(k, g, grp) {
-			json_t *into = json_object_get(sum, g), *v;
-			const char *f;
-
-			if (!json_is_object(grp))
-				continue;
-			if (!into) {
-				into = json_object();
-				json_object_set_new(sum, g, into);
-			}
-			json_object_foreach(grp, f, v) {
-				json_t *have = json_object_get(into, f);
-
-				if (json_is_integer(v))
-					json_object_set_new(into, f, json_integer(json_integer_value(v) +
-						(have ? json_integer_value(have) : 0)));
-			}
-		}
-		json_decref(k);
-	}
-	free(text);
-	return sum;
-}
-
 static void assert_valid(json_t *m)
 {
 	char err[1024];
@@ -526,7 +484,7 @@ START_TEST(flush_metrics_action)
 	/* What wisp counts with Firecracker's meaning, over the line written
 	 * when the microVM started and this one. */
 	{
-		json_t *t = summed_lines(m);
+		json_t *t = it_metrics_summed(m, NULL);
 
 		ck_assert_int_gt(mget(t, "api_server", "process_startup_time_us"), 0);
 		ck_assert_int_eq(mget(t, "put_api_requests", "metrics_count"), 1);
@@ -997,7 +955,7 @@ START_TEST(deprecated_api_calls_are_counted)
 	j = flush_metrics(&w, m);
 	assert_valid(j);
 	json_decref(j);
-	j = summed_lines(m);   /* the requests came before the start's line */
+	j = it_metrics_summed(m, NULL);   /* the requests came before the start's line */
 	ck_assert_int_eq(mget(j, "deprecated_api", "deprecated_http_api_calls"), 1);
 	ck_assert_int_eq(mget(j, "put_api_requests", "vsock_count"), 2);
 	json_decref(j);

@@ -27,6 +27,7 @@
 
 #include "../check_main.h"
 #include "it_virtio_util.h"
+#include "it_metrics.h"
 #include "it_wisp.h"
 
 #define BOOT_MS 60000
@@ -232,31 +233,17 @@ START_TEST(blk_ops_limit)
 END_TEST
 
 /* The first metrics line's sec.key. */
+/* A counter summed over the metrics lines (one when the VM started, one
+ * per flush: counters are deltas). */
 static long long metric(const char *path, const char *sec, const char *key)
 {
-	size_t len;
-	char *text = read_whole_file(path, &len);
-	json_t *root, *v;
-	json_error_t e;
+	json_t *sum = it_metrics_summed(path, NULL);
+	json_t *v = json_object_get(json_object_get(sum, sec), key);
 	long long r;
 
-	ck_assert_ptr_nonnull(text);
-	/* Summed over the lines (one when the VM started, one per flush):
-	 * counters are deltas. */
-	r = 0;
-	for (const char *l = text; *l; l += strcspn(l, "\n"), l += *l == '\n') {
-		size_t n = strcspn(l, "\n");
-
-		if (n == 0)
-			continue;
-		root = json_loadb(l, n, 0, &e);
-		ck_assert_msg(root != NULL, "metrics: %s", e.text);
-		v = json_object_get(json_object_get(root, sec), key);
-		ck_assert_msg(json_is_integer(v), "metrics: %s.%s missing", sec, key);
-		r += (long long)json_integer_value(v);
-		json_decref(root);
-	}
-	free(text);
+	ck_assert_msg(json_is_integer(v), "metrics: %s.%s missing", sec, key);
+	r = (long long)json_integer_value(v);
+	json_decref(sum);
 	return r;
 }
 
