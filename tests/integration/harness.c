@@ -81,8 +81,10 @@ void *read_whole_file(const char *path, size_t *len)
 	if (!f)
 		return NULL;
 	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc(n ? (size_t)n : 1);
+		/* One byte more, a NUL after the data: callers use it as a string. */
+		buf = malloc((size_t)n + 1);
 		if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+			((char *)buf)[n] = '\0';
 			*len = (size_t)n;
 		} else {
 			free(buf);

@@ -38,6 +38,7 @@ char *write_tmp_file(const char *name, const char *text);
 char *write_tmp_data(const char *name, const void *data, size_t len);
 /* The whole file at path in a malloc'd buffer, its size in *len; NULL if
  * it cannot be read. */
+/* The file's bytes (*len of them) followed by a NUL; NULL if unreadable. */
 void *read_whole_file(const char *path, size_t *len);
 
 int proc_spawn(struct proc *p, char *const argv[]);
