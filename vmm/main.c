@@ -76,8 +76,9 @@ static const char usage_text[] =
 	"  --help                   print this help and exit\n"
 	"\n"
 	"Exit status: 0 when the guest resets or shuts down (or on SIGTERM/SIGINT),\n"
-	"1 on a runtime error or guest crash (triple fault, emulation failure),\n"
-	"152 for a bad configuration, 153 for bad command-line arguments;\n"
+	"1 on a runtime error, a guest crash (triple fault, emulation failure) or a\n"
+	"refused --config-file, 152 for a malformed --seccomp-filter file, 153 for\n"
+	"bad command-line arguments;\n"
 	"as Firecracker after intercepting a signal: 148 a system call trapped by\n"
 	"seccomp (SIGSYS), 149 SIGBUS, 150 SIGSEGV, 151 SIGXFSZ, 154 SIGXCPU,\n"
 	"156 SIGHUP, 157 SIGILL.\n";
