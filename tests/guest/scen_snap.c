@@ -12,7 +12,9 @@
  * device), wtest.sector=S (8), wtest.net=N (first network device),
  * wtest.ip=A.B.C.D (none), wtest.pings=N (3), wtest.timeout=S (30),
  * wtest.stride=B (8 native, 512 emulated), wtest.ap=spin|tick (spin),
- * wtest.dpages=N (32: pages the command byte `D` writes, for diff snapshots).
+ * wtest.dpages=N (32: pages the command byte `D` writes, for diff snapshots),
+ * wtest.tpages=N (1024: pages the command byte `T` reads, for working-set
+ * prefetch).
  * Output and protocol: tests/guest/README.md, "Snapshot scenario".
  *
  * RAM pattern (8-byte word at guest-physical address x, base = S *
@@ -42,6 +44,8 @@ static uint64_t mem_start, mem_pages, mem_stride;
 /* 'D': a known set of pages the guest writes on request (diff snapshots). */
 static volatile uint64_t *dirty_area;
 static uint64_t dirty_pages, dirty_gen;
+/* 'T': a fixed, scattered set of pattern pages read in a fixed order. */
+static uint64_t touch_pages;
 
 static volatile uint64_t ticks;
 static uint64_t last_ticks, next_line, lines;
@@ -296,6 +300,32 @@ static void dirty_known_pages(void)
 	}
 }
 
+/* ---------------- a fixed piece of work on scattered pages ---------------- */
+/* 'T': read the tag word of wtest.tpages pattern pages, page i of the run
+ * being mix64(base + 0x7a11 + i) % pages: the same scattered set, in the
+ * same order, on every run of one snapshot, like the pages a function
+ * touches (a set may name a page twice). Any tag that differs fails. */
+static void touch_known_pages(void)
+{
+	uint64_t t0 = rdtsc(), bad = 0;
+
+	if (!mem_pages)
+		wtest_fail("T: no pattern pages (wtest.mib=0)");
+	for (uint64_t i = 0; i < touch_pages; i++) {
+		uint64_t a = mem_start + mix64(seed_base + 0x7a11 + i) % mem_pages * PAGE;
+
+		if (*(const volatile uint64_t *)phys_ptr(a) != page_tag(a) && !bad++)
+			printk("snap: T: page 0x%lx: tag 0x%lx, expected 0x%lx\n", (unsigned long)a,
+			       (unsigned long)*(const volatile uint64_t *)phys_ptr(a),
+			       (unsigned long)page_tag(a));
+	}
+	if (bad)
+		wtest_fail("T: %lu of %lu page tags differ", (unsigned long)bad,
+			   (unsigned long)touch_pages);
+	printk("SNAP touched %lu pages in %lu us\n", (unsigned long)touch_pages,
+	       (unsigned long)((rdtsc() - t0) * 1000 / tsc_per_ms()));
+}
+
 /* ---------------- the running loop ---------------- */
 /* Echo received bytes, print SNAP n when due, watch the counters. Called
  * from the main loop and from every wait of the check. */
@@ -313,6 +343,8 @@ static void service(void)
 			v_requested = true;
 		if (b == 'D')
 			dirty_known_pages();
+		if (b == 'T')
+			touch_known_pages();
 		if (b == 'R') {
 			/* "ready": the boot-complete write again (ends a
 			 * working-set recording in wisp) */
@@ -616,6 +648,9 @@ void scen_snap(void)
 	if (up != (unsigned)ncpu)
 		wtest_fail("only %u of %d cpus", up, ncpu);
 	setup_dirty_area();
+	touch_pages = param_u64("tpages", 1024);
+	if (touch_pages == 0 || touch_pages > 1048576)
+		wtest_fail("wtest.tpages=%lu: expected 1..1048576", (unsigned long)touch_pages);
 	setup_memory(mib);
 	setup_interrupts();
 
