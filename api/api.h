@@ -194,6 +194,7 @@ struct api_snapshot_load {
 	/* working_set (wisp's, File backend only): docs/snapshots.md */
 	bool wset;                            /* the object was given */
 	bool wset_record;                     /* working_set.record */
+	bool wset_copy;                       /* working_set.copy */
 	unsigned wset_record_ms;              /* working_set.record_ms (default 2000) */
 	char wset_path[VM_PATH_MAX];          /* working_set.path */
 	/* vsock_override.uds_path: the restored vsock device's socket */

@@ -799,11 +799,12 @@ static int mem_backend(const struct jerr *e, const char *prefix, const json_t *o
 	return rc;
 }
 
-/* snapshot/load.working_set (wisp's own): {"path", "record", "record_ms"}. */
+/* snapshot/load.working_set (wisp's own): {"path", "record", "record_ms",
+ * "copy"}. */
 static int working_set(const struct jerr *e, const char *prefix, const json_t *o,
 		       struct api_snapshot_load *l)
 {
-	static const char *const keys[] = {"path", "record", "record_ms", NULL};
+	static const char *const keys[] = {"path", "record", "record_ms", "copy", NULL};
 	uint64_t ms = 2000;
 	bool has_ms = false;
 	int rc = jexpect_object(e, prefix, o);
@@ -817,6 +818,10 @@ static int working_set(const struct jerr *e, const char *prefix, const json_t *o
 		rc = juint(e, prefix, o, "record_ms", false, 1, 3600000, &ms, &has_ms);
 	if (!rc && has_ms && !l->wset_record)
 		rc = jfail(e, prefix, "record_ms", "is only meaningful with \"record\": true");
+	if (!rc)
+		rc = jbool(e, prefix, o, "copy", false, &l->wset_copy, NULL);
+	if (!rc && l->wset_copy && l->wset_record)
+		rc = jfail(e, prefix, "copy", "is only meaningful when replaying (\"record\": false)");
 	if (!rc) {
 		l->wset = true;
 		l->wset_record_ms = (unsigned)ms;

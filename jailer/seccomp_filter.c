@@ -94,6 +94,8 @@ const struct jailer_allowed_syscall jailer_allowed_syscalls[] = {
 	    A32_EQ(2, MADV_HUGEPAGE)),
 	ONE("madvise", "MADV_POPULATE_READ", "working-set replay: pre-fault recorded pages", SR,
 	    A32_EQ(2, MADV_POPULATE_READ)),
+	ONE("fadvise64", "POSIX_FADV_WILLNEED", "working-set replay: start reading the recorded "
+	    "pages of the memory file", SR, A32_EQ(3, POSIX_FADV_WILLNEED)),
 	ANY("rt_sigaction", "SIGRTMIN vCPU kick handler, SIGPIPE counted, SIGSYS report, "
 	    "fatal-signal handlers", S),
 	ANY("rt_sigprocmask", "signalfd's mask, glibc around thread creation and exit", SR),

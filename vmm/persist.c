@@ -239,6 +239,16 @@ struct loaded {
 	int mem_fd;
 };
 
+/* The state file's identity: the CRC-64 its last 8 bytes hold (checked by
+ * the parser), which working-set page copies are bound to. */
+static uint64_t state_id(const struct loaded *l)
+{
+	uint64_t id;
+
+	memcpy(&id, l->buf + l->len - 8, 8);
+	return id;
+}
+
 static void loaded_free(struct loaded *l)
 {
 	snap_file_free(&l->f);
@@ -484,7 +494,7 @@ int vm_snapshot_load(const struct api_snapshot_load *p, struct vm_options *opts,
 {
 	struct loaded l = { .mem_fd = -1 };
 	struct vm *vm = NULL;
-	struct wset ws = { 0 };
+	struct wset ws = { .fd = -1 };
 	uint64_t t0 = mono_us(), t1;
 	int r;
 
@@ -495,9 +505,15 @@ int vm_snapshot_load(const struct api_snapshot_load *p, struct vm_options *opts,
 		goto fail;
 	/* working_set replay: the file is checked before anything is built. */
 	if (p->wset && !p->wset_record) {
-		r = wset_read(p->wset_path, l.m.mem_size, &ws, err, errlen);
+		r = wset_read(p->wset_path, l.m.mem_size, state_id(&l), &ws, err, errlen);
 		if (r < 0)
 			goto fail;
+		if (p->wset_copy && !ws.data_off) {
+			ERR("working_set.copy: %s has no page copies (a version-1 file): record "
+			    "it again", p->wset_path);
+			r = -EINVAL;
+			goto fail;
+		}
 	}
 	t->files_us = mono_us() - t0;
 	vm = calloc(1, sizeof(*vm));
@@ -510,11 +526,14 @@ int vm_snapshot_load(const struct api_snapshot_load *p, struct vm_options *opts,
 	opts->uffd_socket = p->backend == API_MEM_BACKEND_UFFD ? p->backend_path : NULL;
 	opts->wset_record_path = p->wset && p->wset_record ? p->wset_path : NULL;
 	opts->wset_record_ms = p->wset_record_ms;
+	opts->wset_snap_id = state_id(&l);
+	opts->wset_serve = p->wset && p->wset_copy;
 	t1 = mono_us();
 	r = vm_create(vm, &l.cfg, opts, loop, err, errlen);
 	opts->mem_fd = -1;
 	opts->uffd_socket = NULL;
 	opts->wset_record_path = NULL;
+	opts->wset_serve = false;
 	if (r < 0) {
 		free(vm);
 		vm = NULL;
@@ -525,11 +544,17 @@ int vm_snapshot_load(const struct api_snapshot_load *p, struct vm_options *opts,
 		struct wset_prefetch_stats st;
 		uint64_t tp = mono_us();
 
-		wset_prefetch(&vm->mem, &ws, &st);
+		r = p->wset_copy ? wset_copy_in(vm, &ws, &st, err, errlen)
+				 : wset_prefetch(&vm->mem, &ws, l.mem_fd, &st, err, errlen);
+		if (r < 0)
+			goto fail;
 		log_info("working set: %" PRIu64 " pages from %s made present in %" PRIu64
-			 " call(s)%s, %" PRIu64 " us", st.pages, p->wset_path, st.calls,
+			 " call(s)%s, %s, %" PRIu64 " readahead request(s), %" PRIu64 " us",
+			 st.pages, p->wset_path, st.calls,
 			 st.touched ? " (page by page: no MADV_POPULATE_READ)" : "",
-			 mono_us() - tp);
+			 st.copied ? "copied in from its page copies"
+			 : st.mapped ? "mapped from its page copies" : "from the memory file",
+			 st.ra_calls, mono_us() - tp);
 	}
 	t->create_us = mono_us() - t1;
 	t1 = mono_us();

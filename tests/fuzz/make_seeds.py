@@ -496,6 +496,37 @@ def write_all(targets):
                 f.write(data)
 
 
+def wset_file(version, idx, copies=None, snap_id=0x1234):
+    """A working-set file (vmm/kvm/wset.h) for the fuzz target's input."""
+    if version == 1:
+        return (b"WISPWSET" + struct.pack("<IIQQ", 1, 4096, 0, len(idx))
+                + b"".join(struct.pack("<Q", i) for i in idx))
+    end = 64 + 8 * len(idx)
+    data = (end + 4095) // 4096 * 4096 if copies else 0
+    return (b"WISPWSET" + struct.pack("<IIQQQQQQ", 2, 4096, 0, len(idx), snap_id, data,
+                                      copies or 0, 0)
+            + b"".join(struct.pack("<Q", i) for i in idx))
+
+
+def wset_seeds():
+    # Input: u16 guest pages - 1, u32 bytes the file has beyond the input,
+    # then the file (its memory-size field is patched to match below).
+    def put(name, pages, extra, f):
+        f = bytearray(f)
+        f[16:24] = struct.pack("<Q", pages * 4096)
+        seed("wset", name, struct.pack("<HI", pages - 1, extra) + bytes(f))
+
+    put("v1_three_ranges", 64, 0, wset_file(1, [9, 3, 4, 5, 20, 63, 10]))
+    put("v1_duplicates", 16, 0, wset_file(1, [5, 5, 6]))
+    put("v2_no_copies", 64, 0, wset_file(2, [9, 3, 4, 5, 20, 63, 10]))
+    # With copies: header and list only, the copies' bytes past the input.
+    f = wset_file(2, [9, 3, 4, 5, 20, 63, 10], copies=7)
+    put("v2_copies", 64, 4096 - len(f) + 7 * 4096, f)
+    f = wset_file(2, list(range(100, 300)), copies=200)
+    put("v2_copies_one_range", 1024, 4096 - len(f) + 200 * 4096, f)
+    put("v2_short", 64, 0, wset_file(2, [1, 2])[:60])
+
+
 blk_seeds()
 mmio_seeds()
 boot_seeds()
@@ -503,6 +534,7 @@ jailer_seeds()
 seccomp_seeds()
 net_seeds()
 http_seeds()
+wset_seeds()
 
 if __name__ == "__main__":
     write_all(set(sys.argv[1:]))

@@ -6,13 +6,23 @@
  *  - record: load with {"record": true} in a new process and let the
  *    restored guest run its `V` self-check (it reads every page of its
  *    pattern); the guest passes, and the working-set file written when the
- *    VM ends lists every pattern page, no page twice, none beyond RAM;
- *  - replay: load with that file in another process: the guest passes;
+ *    VM ends (version 2) lists every pattern page, no page twice, none
+ *    beyond RAM, is bound to the state file (its CRC-64) and holds each
+ *    listed page's contents, equal to the memory file's;
+ *  - replay on a cold page cache (both files evicted) in another process:
+ *    the listed ranges are mapped from the page copies, `T` reads its
+ *    scattered pages right and the guest passes; the same list as a
+ *    version-1 file (no copies) replays from the memory file and passes;
+ *  - replay with "copy" (cold): the copies placed in anonymous memory, the
+ *    rest served by wisp; `T`, a Full snapshot of that VM, `V`; the new
+ *    snapshot loads in another process and passes;
  *  - a record that ends on its timer (record_ms 100, the file written by
  *    the recording thread under seccomp) while the guest idles: the file
  *    is there and the guest, still served, passes;
- *  - refusals: a corrupt file, a missing one, a page beyond RAM, a Uffd
- *    backend, an unknown key: 400 naming the cause, and the same process
+ *  - refusals: a corrupt file, a missing one, a page beyond RAM, copies
+ *    recorded against another snapshot, a copy count that does not match,
+ *    "copy" with a version-1 file or with "record",
+ *    a Uffd backend, an unknown key: 400 naming the cause, and the same process
  *    then loads normally and passes.
  * No timing is asserted. WISP_IT_NO_SECCOMP=1 runs wisp with --no-seccomp.
  */
@@ -149,13 +159,31 @@ static void write_file(const char *path, const void *buf, size_t len)
 	close(fd);
 }
 
+/* Evict a file from the page cache (a cold load). */
+static void evict(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fsync(fd), 0);
+	ck_assert_int_eq(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+	close(fd);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 START_TEST(record_then_replay_then_refusals)
 {
 	char *state, *mem, *ws, *body, *more;
 	unsigned long start, end;
 	struct wisp b, c, d, e;
 	uint8_t *buf, *seen;
-	uint64_t n, pages = (uint64_t)GUEST_MIB * 1024 * 1024 / PAGE, v64;
+	uint64_t n, pages = (uint64_t)GUEST_MIB * 1024 * 1024 / PAGE, v64, data_off, *sorted;
 	uint32_t v32;
 	size_t len, blen;
 
@@ -179,39 +207,143 @@ START_TEST(record_then_replay_then_refusals)
 	ck_assert_uint_ge(len, 32);
 	ck_assert_int_eq(memcmp(buf, "WISPWSET", 8), 0);
 	memcpy(&v32, buf + 8, 4);
-	ck_assert_uint_eq(v32, 1);
+	ck_assert_uint_eq(v32, 2);
 	memcpy(&v32, buf + 12, 4);
 	ck_assert_uint_eq(v32, PAGE);
 	memcpy(&v64, buf + 16, 8);
 	ck_assert_uint_eq(v64, pages * PAGE);
 	memcpy(&n, buf + 24, 8);
-	ck_assert_uint_eq(len, 32 + 8 * n);
+	/* Bound to the state file: the CRC-64 it ends with. */
+	{
+		size_t slen;
+		uint8_t *sb = read_whole_file(state, &slen);
+
+		ck_assert_ptr_nonnull(sb);
+		ck_assert_int_eq(memcmp(buf + 32, sb + slen - 8, 8), 0);
+		free(sb);
+	}
+	memcpy(&data_off, buf + 40, 8);
+	ck_assert_uint_eq(data_off, (64 + 8 * n + PAGE - 1) / PAGE * PAGE);
+	memcpy(&v64, buf + 48, 8);
+	ck_assert_uint_eq(v64, n);
+	memcpy(&v64, buf + 56, 8);
+	ck_assert_uint_eq(v64, 0);
+	ck_assert_uint_eq(len, data_off + n * PAGE);
 	seen = calloc(pages, 1);
+	sorted = malloc(n * 8);
 	for (uint64_t i = 0; i < n; i++) {
-		memcpy(&v64, buf + 32 + 8 * i, 8);
+		memcpy(&v64, buf + 64 + 8 * i, 8);
 		ck_assert_msg(v64 < pages, "entry %llu: page %llu beyond RAM",
 			      (unsigned long long)i, (unsigned long long)v64);
 		ck_assert_msg(!seen[v64], "page %llu listed twice", (unsigned long long)v64);
 		seen[v64] = 1;
+		sorted[i] = v64;
 	}
 	for (unsigned long x = start; x < end; x += PAGE)
 		ck_assert_msg(seen[x / PAGE], "pattern page 0x%lx not in the working set", x);
+	/* Copy i is the i-th listed page in ascending order, as in the memory file. */
+	qsort(sorted, n, 8, cmp_u64);
+	{
+		size_t mlen;
+		uint8_t *mb = read_whole_file(mem, &mlen);
+
+		ck_assert_ptr_nonnull(mb);
+		for (uint64_t i = 0; i < n; i++) {
+			const uint8_t *want = sorted[i] * PAGE + PAGE <= mlen ? mb + sorted[i] * PAGE
+									      : NULL;
+			static const uint8_t zero[PAGE];
+
+			ck_assert_msg(memcmp(buf + data_off + i * PAGE, want ? want : zero, PAGE) == 0,
+				      "copy %llu (page %llu) differs from the memory file",
+				      (unsigned long long)i, (unsigned long long)sorted[i]);
+		}
+		free(mb);
+	}
 	printf("working set: %llu pages (%llu KiB); pattern [0x%lx-0x%lx) %lu pages\n",
 	       (unsigned long long)n, (unsigned long long)n * 4, start, end, (end - start) / PAGE);
 	free(seen);
 	wisp_free(&b);
 
-	/* Replay in a new process. */
+	/* Replay in a new process, on a cold page cache: mapped from the
+	 * copies; `T` (scattered pattern pages) reads right, then `V`. */
+	evict(mem);
+	evict(ws);
 	wisp_start(&c, "c");
 	more = xasprintf("\"working_set\": {\"path\": \"%s\"}", ws);
 	body = load_body(state, mem, more);
 	CALL(&c, "PUT", "/snapshot/load", body, 204);
 	free(body);
 	free(more);
+	ck_assert_int_eq(proc_send(&c.p, "T", 1), 0);
+	WAIT_FOR(&c, "SNAP touched 1024 pages in ");
 	verify(&c);
-	ck_assert_msg(strstr(c.p.err.data, "working set: ") &&
-			      strstr(c.p.err.data, "made present"), "%s", c.p.err.data);
+	ck_assert_msg(strstr(c.p.err.data, "made present") &&
+			      strstr(c.p.err.data, "mapped from its page copies"), "%s", c.p.err.data);
 	wisp_free(&c);
+
+	/* The same list as a version-1 file (no copies): read ahead from the
+	 * memory file. */
+	{
+		char *v1 = xasprintf("%s/v1.wset", tdir);
+		uint8_t *b1 = malloc(32 + 8 * n);
+
+		memcpy(b1, buf, 32);
+		v32 = 1;
+		memcpy(b1 + 8, &v32, 4);
+		memcpy(b1 + 32, buf + 64, 8 * n);
+		write_file(v1, b1, 32 + 8 * n);
+		evict(mem);
+		wisp_start(&c, "c1");
+		more = xasprintf("\"working_set\": {\"path\": \"%s\"}", v1);
+		body = load_body(state, mem, more);
+		CALL(&c, "PUT", "/snapshot/load", body, 204);
+		free(body);
+		free(more);
+		verify(&c);
+		ck_assert_msg(strstr(c.p.err.data, "made present") &&
+				      strstr(c.p.err.data, "from the memory file"), "%s", c.p.err.data);
+		wisp_free(&c);
+		free(b1);
+		free(v1);
+	}
+
+	/* Replay with "copy" on a cold page cache: guest RAM anonymous, the
+	 * listed pages copied in, the rest served by wisp; T and a snapshot of
+	 * the running copy (every page read through wisp's server), then V;
+	 * that snapshot loads in another process and passes too. */
+	evict(mem);
+	evict(ws);
+	wisp_start(&c, "cp");
+	more = xasprintf("\"working_set\": {\"path\": \"%s\", \"copy\": true}", ws);
+	body = load_body(state, mem, more);
+	CALL(&c, "PUT", "/snapshot/load", body, 204);
+	free(body);
+	free(more);
+	ck_assert_int_eq(proc_send(&c.p, "T", 1), 0);
+	WAIT_FOR(&c, "SNAP touched 1024 pages in ");
+	ck_assert_msg(strstr(c.p.err.data, "wisp serves guest memory from the memory file") &&
+			      strstr(c.p.err.data, "copied in from its page copies"), "%s",
+		      c.p.err.data);
+	CALL(&c, "PATCH", "/vm", "{\"state\": \"Paused\"}", 204);
+	{
+		char *state2 = xasprintf("%s/vm2.state", tdir), *mem2 = xasprintf("%s/vm2.mem", tdir);
+
+		body = xasprintf("{\"snapshot_type\": \"Full\", \"snapshot_path\": \"%s\", "
+				 "\"mem_file_path\": \"%s\"}", state2, mem2);
+		CALL(&c, "PUT", "/snapshot/create", body, 204);
+		free(body);
+		CALL(&c, "PATCH", "/vm", "{\"state\": \"Resumed\"}", 204);
+		verify(&c);
+		wisp_free(&c);
+		wisp_start(&c, "cp2");
+		body = load_body(state2, mem2, NULL);
+		CALL(&c, "PUT", "/snapshot/load", body, 204);
+		free(body);
+		verify(&c);
+		wisp_free(&c);
+		free(state2);
+		free(mem2);
+	}
 
 	/* Record that ends on its timer (the recording thread writes the file
 	 * under the seccomp filter) while the guest idles; the guest keeps
@@ -284,8 +416,10 @@ START_TEST(record_then_replay_then_refusals)
 		FAULT(&d, "PUT", "/snapshot/load", body, "working_set.path");
 		free(body);
 		free(more);
-		/* One page, beyond RAM. */
+		/* One page, beyond RAM (version 1). */
 		memcpy(beyond, buf, 32);
+		v32 = 1;
+		memcpy(beyond + 8, &v32, 4);
 		v64 = 1;
 		memcpy(beyond + 24, &v64, 8);
 		v64 = pages;
@@ -294,6 +428,45 @@ START_TEST(record_then_replay_then_refusals)
 		more = xasprintf("\"working_set\": {\"path\": \"%s\"}", bad);
 		body = load_body(state, mem, more);
 		FAULT(&d, "PUT", "/snapshot/load", body, "beyond guest memory");
+		free(body);
+		free(more);
+		/* copy needs page copies (version 2), and is for replays only. */
+		{
+			char *v1 = xasprintf("%s/v1.wset", tdir);
+
+			more = xasprintf("\"working_set\": {\"path\": \"%s\", \"copy\": true}", v1);
+			body = load_body(state, mem, more);
+			FAULT(&d, "PUT", "/snapshot/load", body, "has no page copies");
+			free(body);
+			free(more);
+			free(v1);
+		}
+		more = xasprintf("\"working_set\": {\"path\": \"%s\", \"record\": true, "
+				 "\"copy\": true}", ws);
+		body = load_body(state, mem, more);
+		FAULT(&d, "PUT", "/snapshot/load", body, "is only meaningful when replaying");
+		free(body);
+		free(more);
+		/* Copies recorded against another snapshot: refused, never mapped. */
+		buf[32] ^= 1;
+		write_file(bad, buf, len);
+		buf[32] ^= 1;
+		more = xasprintf("\"working_set\": {\"path\": \"%s\"}", bad);
+		body = load_body(state, mem, more);
+		FAULT(&d, "PUT", "/snapshot/load", body, "recorded against another snapshot");
+		free(body);
+		free(more);
+		/* One copy announced less than pages listed (and the file one page
+		 * shorter to match). */
+		memcpy(&v64, buf + 48, 8);
+		v64--;
+		memcpy(buf + 48, &v64, 8);
+		write_file(bad, buf, len - PAGE);
+		v64++;
+		memcpy(buf + 48, &v64, 8);
+		more = xasprintf("\"working_set\": {\"path\": \"%s\"}", bad);
+		body = load_body(state, mem, more);
+		FAULT(&d, "PUT", "/snapshot/load", body, "page copies for");
 		free(body);
 		free(more);
 		more = xasprintf("\"working_set\": {\"path\": \"%s\"}", missing);
@@ -327,6 +500,7 @@ START_TEST(record_then_replay_then_refusals)
 	verify(&d);
 	wisp_free(&d);
 	free(buf);
+	free(sorted);
 	free(state);
 	free(mem);
 	free(ws);

@@ -182,7 +182,8 @@ static int setup_memory(struct vm *vm, char *err, size_t errlen)
 	struct guest_region layout[2];
 	unsigned n = guest_mem_layout(size, layout);
 	bool from_snapshot = vm->opts.mem_fd >= 0;
-	bool uffd = vm->opts.uffd_socket != NULL || vm->opts.wset_record_path != NULL;
+	bool uffd = vm->opts.uffd_socket != NULL || vm->opts.wset_record_path != NULL ||
+		    vm->opts.wset_serve;
 	int fd = vm->opts.mem_fd, r;
 	bool shared_anon = false;   /* no memfd (create_ram_file) */
 	int anon_flags = MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE;
@@ -235,9 +236,10 @@ static int setup_memory(struct vm *vm, char *err, size_t errlen)
 		}
 	}
 	/* Uffd: register the regions, hand them to the handler, watch it. */
-	if (vm->opts.wset_record_path)   /* wisp serves the memory file itself */
+	if (vm->opts.wset_record_path || vm->opts.wset_serve)   /* wisp serves the memory file */
 		return wset_record_attach(vm, fd, vm->opts.wset_record_path,
-					  vm->opts.wset_record_ms, err, errlen);
+					  vm->opts.wset_record_ms, vm->opts.wset_snap_id, err,
+					  errlen);
 	return uffd ? uffd_attach(vm, vm->opts.uffd_socket, err, errlen) : 0;
 }
 

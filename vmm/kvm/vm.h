@@ -118,6 +118,10 @@ struct vm_options {
 	 * from mem_fd, first touches written to this path; else NULL. */
 	const char *wset_record_path;
 	unsigned wset_record_ms;
+	uint64_t wset_snap_id;             /* the state file's CRC-64 */
+	/* Working-set replay with "copy": guest RAM anonymous, served by wisp
+	 * from mem_fd (wset.h), the listed pages copied in before the vCPUs run. */
+	bool wset_serve;
 };
 
 struct vm {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * wset.c — working-set record and prefetch (wset.h).
+ * wset.c — working-set record and prefetch (wset.h); the file format is in
+ * wset_file.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,119 +34,6 @@
 #endif
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
-#define WHY(...) snprintf(why, whylen, __VA_ARGS__)
-
-/* ---------------- the file ---------------- */
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;   /* x86_64: little-endian */
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-int wset_parse(const uint8_t *buf, size_t len, uint64_t mem_size, struct wset *out, char *why,
-	       size_t whylen)
-{
-	uint64_t n, pages = mem_size / WSET_PAGE, *idx;
-	size_t nr = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (len < WSET_HDR_LEN || memcmp(buf, WSET_MAGIC, 8) != 0) {
-		WHY("not a working-set file (no \"%s\" header)", WSET_MAGIC);
-		return -EINVAL;
-	}
-	if (get32(buf + 8) != WSET_VERSION || get32(buf + 12) != WSET_PAGE) {
-		WHY("version %" PRIu32 " with %" PRIu32 "-byte pages, wisp reads version %u "
-		    "with %u-byte pages", get32(buf + 8), get32(buf + 12), WSET_VERSION, WSET_PAGE);
-		return -EINVAL;
-	}
-	if (get64(buf + 16) != mem_size) {
-		WHY("recorded for %" PRIu64 " bytes of guest memory, the snapshot's guest has %"
-		    PRIu64, get64(buf + 16), mem_size);
-		return -EINVAL;
-	}
-	n = get64(buf + 24);
-	if (n > pages || (len - WSET_HDR_LEN) / 8 != n || (len - WSET_HDR_LEN) % 8) {
-		WHY("%zu bytes do not hold the %" PRIu64 " page indices the header announces",
-		    len, n);
-		return -EINVAL;
-	}
-	idx = malloc((size_t)(n ? n : 1) * sizeof(*idx));
-	if (!idx) {
-		WHY("out of memory");
-		return -ENOMEM;
-	}
-	for (uint64_t i = 0; i < n; i++) {
-		idx[i] = get64(buf + WSET_HDR_LEN + 8 * i);
-		if (idx[i] >= pages) {
-			WHY("page %" PRIu64 " (entry %" PRIu64 ") is beyond guest memory (%" PRIu64
-			    " pages)", idx[i], i, pages);
-			free(idx);
-			return -EINVAL;
-		}
-	}
-	qsort(idx, (size_t)n, sizeof(*idx), cmp_u64);
-	out->ranges = malloc((size_t)(n ? n : 1) * sizeof(*out->ranges));
-	if (!out->ranges) {
-		free(idx);
-		WHY("out of memory");
-		return -ENOMEM;
-	}
-	for (uint64_t i = 0; i < n; i++) {
-		if (i && idx[i] == idx[i - 1])
-			continue;   /* a duplicate: populated once */
-		out->nr_pages++;
-		if (nr && out->ranges[nr - 1].first + out->ranges[nr - 1].count == idx[i])
-			out->ranges[nr - 1].count++;
-		else
-			out->ranges[nr++] = (struct wset_range){ idx[i], 1 };
-	}
-	out->nr_ranges = nr;
-	free(idx);
-	return 0;
-}
-
-int wset_read(const char *path, uint64_t mem_size, struct wset *out, char *err, size_t errlen)
-{
-	char why[300];
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	r = snap_read_file(path, &buf, &len, why, sizeof(why));
-	if (r == 0) {
-		r = wset_parse(buf, len, mem_size, out, why, sizeof(why));
-		if (r < 0)
-			ERR("working_set.path: %s: %s", path, why);
-	} else {
-		ERR("working_set.path: %s", why);
-	}
-	free(buf);
-	return r;
-}
-
-void wset_free(struct wset *w)
-{
-	free(w->ranges);
-	memset(w, 0, sizeof(*w));
-}
 
 /* ---------------- prefetch ---------------- */
 static void populate(uint8_t *p, uint64_t len, struct wset_prefetch_stats *st)
@@ -160,26 +48,119 @@ static void populate(uint8_t *p, uint64_t len, struct wset_prefetch_stats *st)
 	}
 }
 
-void wset_prefetch(const struct guest_mem *mem, const struct wset *w,
-		   struct wset_prefetch_stats *st)
+/* Start reading the spans of the memory file into the page cache. Pages
+ * already cached cost a lookup; errors only lose the head start. */
+static void readahead_spans(const struct wset *w, int mem_fd, struct wset_prefetch_stats *st)
 {
-	memset(st, 0, sizeof(*st));
+	struct wset_range *sp;
+	size_t n;
+
+	if (mem_fd < 0 || !w->nr_ranges)
+		return;
+	sp = malloc(w->nr_ranges * sizeof(*sp));
+	if (!sp)
+		return;
+	n = wset_ra_spans(w, WSET_RA_GAP, sp);
+	for (size_t i = 0; i < n; i++) {
+		int r = posix_fadvise(mem_fd, (off_t)(sp[i].first * WSET_PAGE),
+				      (off_t)(sp[i].count * WSET_PAGE), POSIX_FADV_WILLNEED);
+
+		if (r) {
+			log_debug("working set: readahead: %s", strerror(r));
+			break;
+		}
+		st->ra_calls++;
+	}
+	free(sp);
+}
+
+/* Call fn for each piece of w's ranges that lies in one region (the
+ * regions lie back to back in file offsets): its address, its length and
+ * the number of listed pages before it; stop at the first error. */
+typedef int (*piece_fn)(void *ctx, uint8_t *hva, uint64_t len, uint64_t rank);
+
+static int each_piece(const struct guest_mem *mem, const struct wset *w, piece_fn fn, void *ctx)
+{
+	uint64_t rank = 0;
+
 	for (size_t k = 0; k < w->nr_ranges; k++) {
 		uint64_t start = w->ranges[k].first * WSET_PAGE;
 		uint64_t end = start + w->ranges[k].count * WSET_PAGE, off = 0;
 
-		/* Split the range at region boundaries (file offsets). */
 		for (unsigned i = 0; i < mem->nr_regions; i++) {
 			const struct guest_region *g = &mem->regions[i];
 			uint64_t a = start > off ? start : off;
 			uint64_t b = end < off + g->size ? end : off + g->size;
+			int r;
 
-			if (a < b)
-				populate((uint8_t *)g->hva + (a - off), b - a, st);
+			if (a < b &&
+			    (r = fn(ctx, (uint8_t *)g->hva + (a - off), b - a,
+				    rank + (a - start) / WSET_PAGE)) < 0)
+				return r;
 			off += g->size;
 		}
-		st->pages += w->ranges[k].count;
+		rank += w->ranges[k].count;
 	}
+	return 0;
+}
+
+struct piece_ctx {
+	const struct wset *w;
+	struct wset_prefetch_stats *st;
+	char *err;
+	size_t errlen;
+};
+
+/* Map a piece from the page copies (copy i: the i-th listed page in
+ * ascending order) at the same address. */
+static int map_piece(void *arg, uint8_t *hva, uint64_t len, uint64_t rank)
+{
+	struct piece_ctx *c = arg;
+	char *err = c->err;
+	size_t errlen = c->errlen;
+	void *p = mmap(hva, (size_t)len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_NORESERVE | MAP_FIXED, c->w->fd,
+		       (off_t)(c->w->data_off + rank * WSET_PAGE));
+
+	if (p == MAP_FAILED) {
+		ERR("working_set: cannot map %" PRIu64 " page(s) of guest memory from the page "
+		    "copies: %s", len / WSET_PAGE, strerror(errno));
+		return -errno;
+	}
+	c->st->mapped++;
+	return 0;
+}
+
+static int populate_piece(void *arg, uint8_t *hva, uint64_t len, uint64_t rank)
+{
+	struct piece_ctx *c = arg;
+
+	(void)rank;
+	populate(hva, len, c->st);
+	c->st->pages += len / WSET_PAGE;
+	return 0;
+}
+
+int wset_prefetch(const struct guest_mem *mem, const struct wset *w, int mem_fd,
+		  struct wset_prefetch_stats *st, char *err, size_t errlen)
+{
+	struct piece_ctx c = { w, st, err, errlen };
+
+	memset(st, 0, sizeof(*st));
+	if (w->fd >= 0 && w->data_off && w->nr_ranges <= WSET_MAX_IMAGE_RANGES) {
+		int r;
+
+		/* One sequential read of all the copies, then map them. */
+		if (posix_fadvise(w->fd, (off_t)w->data_off, (off_t)(w->nr_pages * WSET_PAGE),
+				  POSIX_FADV_WILLNEED) == 0)
+			st->ra_calls++;
+		r = each_piece(mem, w, map_piece, &c);
+		if (r < 0)
+			return r;
+	} else {
+		readahead_spans(w, mem_fd, st);
+	}
+	return each_piece(mem, w, populate_piece, &c);
 }
 
 /* ---------------- record ---------------- */
@@ -197,6 +178,7 @@ struct wset_recorder {
 	uint64_t *order;           /* first-touch order */
 	uint64_t nr, cap;
 	uint64_t served;
+	uint64_t snap_id;          /* the state file's CRC-64 (the file's header) */
 	char path[VM_PATH_MAX];
 };
 
@@ -208,11 +190,37 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* The page copies: the listed pages (the seen bitmap) in ascending order,
+ * each run of consecutive pages in one write. */
+static int write_copies(struct wset_recorder *w, struct snap_out *o, char *err, size_t errlen)
+{
+	uint64_t pages = w->size / WSET_PAGE;
+
+	for (uint64_t p = 0; p < pages;) {
+		uint64_t q = p;
+
+		if (!(w->seen[p / 8] & (1u << (p % 8)))) {
+			p++;
+			continue;
+		}
+		while (q < pages && (w->seen[q / 8] & (1u << (q % 8))) && q - p < 256)
+			q++;
+		if (snap_out_write(o, w->file + p * WSET_PAGE, (size_t)((q - p) * WSET_PAGE), err,
+				   errlen) < 0)
+			return -1;
+		p = q;
+	}
+	return 0;
+}
+
 static void write_list(struct wset_recorder *w)
 {
+	static const uint8_t zero[WSET_PAGE];
 	struct snap_out o = { .fd = -1 };
 	uint8_t hdr[WSET_HDR_LEN] = { 0 };
 	uint32_t v = WSET_VERSION, ps = WSET_PAGE;
+	uint64_t idx_end = WSET_HDR_LEN + 8 * w->nr;
+	uint64_t data_off = (idx_end + WSET_PAGE - 1) / WSET_PAGE * WSET_PAGE;
 	char err[600];
 	size_t errlen = sizeof(err);
 
@@ -222,15 +230,20 @@ static void write_list(struct wset_recorder *w)
 	memcpy(hdr + 12, &ps, 4);
 	memcpy(hdr + 16, &w->size, 8);
 	memcpy(hdr + 24, &w->nr, 8);
+	memcpy(hdr + 32, &w->snap_id, 8);
+	memcpy(hdr + 40, &data_off, 8);
+	memcpy(hdr + 48, &w->nr, 8);   /* one copy per listed page */
 	if (snap_out_open(&o, w->path, err, errlen) < 0 ||
 	    snap_out_write(&o, hdr, sizeof(hdr), err, errlen) < 0 ||
 	    snap_out_write(&o, w->order, (size_t)w->nr * 8, err, errlen) < 0 ||
+	    snap_out_write(&o, zero, (size_t)(data_off - idx_end), err, errlen) < 0 ||
+	    write_copies(w, &o, err, errlen) < 0 ||
 	    snap_out_commit(&o, err, errlen) < 0) {
 		snap_out_abort(&o);
 		log_error("working set: cannot write %s: %s", w->path, err);
 	} else {
-		log_info("working set: %" PRIu64 " pages (%" PRIu64 " KiB) recorded in %s", w->nr,
-			 w->nr * (WSET_PAGE / 1024), w->path);
+		log_info("working set: %" PRIu64 " pages (%" PRIu64 " KiB) recorded in %s, with "
+			 "their contents", w->nr, w->nr * (WSET_PAGE / 1024), w->path);
 	}
 	free(w->order);
 	free(w->seen);
@@ -242,7 +255,6 @@ static void note(struct wset_recorder *w, uint64_t page)
 {
 	if (!w->recording || (w->seen[page / 8] & (1u << (page % 8))))
 		return;
-	w->seen[page / 8] |= (uint8_t)(1u << (page % 8));
 	if (w->nr == w->cap) {
 		uint64_t cap = w->cap ? w->cap * 2 : 4096;
 		uint64_t *p = realloc(w->order, (size_t)cap * sizeof(*p));
@@ -252,6 +264,8 @@ static void note(struct wset_recorder *w, uint64_t page)
 		w->order = p;
 		w->cap = cap;
 	}
+	/* seen: exactly the listed pages (their copies are written from it) */
+	w->seen[page / 8] |= (uint8_t)(1u << (page % 8));
 	w->order[w->nr++] = page;
 }
 
@@ -385,7 +399,7 @@ static int uffd_new(char *err, size_t errlen)
 }
 
 int wset_record_attach(struct vm *vm, int mem_fd, const char *path, unsigned record_ms,
-		       char *err, size_t errlen)
+		       uint64_t snap_id, char *err, size_t errlen)
 {
 	struct wset_recorder *w = calloc(1, sizeof(*w));
 	struct uffdio_api api = { .api = UFFD_API };
@@ -401,8 +415,9 @@ int wset_record_attach(struct vm *vm, int mem_fd, const char *path, unsigned rec
 	}
 	w->uffd = w->epfd = w->stop_efd = w->ready_efd = -1;
 	w->vm = vm;
-	w->recording = true;
-	snprintf(w->path, sizeof(w->path), "%s", path);
+	w->snap_id = snap_id;
+	w->recording = path != NULL;   /* else serve only (replay with copy) */
+	snprintf(w->path, sizeof(w->path), "%s", path ? path : "");
 	vm->wset = w;
 	for (unsigned i = 0; i < vm->mem.nr_regions; i++)
 		w->size += vm->mem.regions[i].size;
@@ -457,7 +472,10 @@ int wset_record_attach(struct vm *vm, int mem_fd, const char *path, unsigned rec
 		goto fail;
 	}
 	w->running = true;
-	log_info("working set: recording first touches into %s for %u ms", path, record_ms);
+	if (path)
+		log_info("working set: recording first touches into %s for %u ms", path, record_ms);
+	else
+		log_info("working set: wisp serves guest memory from the memory file");
 	return 0;
 fail:
 	w->recording = false;
@@ -502,4 +520,73 @@ void wset_record_ready(struct vm *vm)
 
 	if (w && w->ready_efd >= 0 && write(w->ready_efd, &one, sizeof(one)) < 0)
 		log_debug("working set: ready eventfd: %s", strerror(errno));
+}
+
+/* ---------------- replay with copy ---------------- */
+struct copy_ctx {
+	const uint8_t *src;        /* the page copies, mapped */
+	int uffd;
+	struct wset_prefetch_stats *st;
+	char *err;
+	size_t errlen;
+};
+
+/* UFFDIO_COPY a piece from its copies. A page already present (served
+ * meanwhile) is skipped; a partial copy goes on where it stopped. */
+static int copy_piece(void *arg, uint8_t *hva, uint64_t len, uint64_t rank)
+{
+	struct copy_ctx *c = arg;
+	const uint8_t *src = c->src + rank * WSET_PAGE;
+	char *err = c->err;
+	size_t errlen = c->errlen;
+
+	for (uint64_t done = 0; done < len;) {
+		struct uffdio_copy cp = { .dst = (uint64_t)(uintptr_t)(hva + done),
+					  .src = (uint64_t)(uintptr_t)(src + done),
+					  .len = len - done };
+
+		c->st->calls++;
+		if (ioctl(c->uffd, UFFDIO_COPY, &cp) == 0)
+			break;
+		if (cp.copy > 0)
+			done += (uint64_t)cp.copy;
+		else if (errno == EEXIST)
+			done += WSET_PAGE;
+		else if (errno != EAGAIN && errno != EINTR) {
+			ERR("working_set: UFFDIO_COPY of %" PRIu64 " page(s) of guest memory: %s",
+			    (len - done) / WSET_PAGE, strerror(errno));
+			return -errno;
+		}
+	}
+	c->st->pages += len / WSET_PAGE;
+	return 0;
+}
+
+int wset_copy_in(struct vm *vm, const struct wset *w, struct wset_prefetch_stats *st, char *err,
+		 size_t errlen)
+{
+	struct copy_ctx c = { .st = st, .err = err, .errlen = errlen };
+	size_t len = (size_t)(w->nr_pages * WSET_PAGE);
+	void *src;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	if (!vm->wset || w->fd < 0 || !w->data_off) {
+		ERR("working_set.copy: no page copies to copy in");
+		return -EINVAL;
+	}
+	c.uffd = vm->wset->uffd;
+	/* One sequential read of all the copies, consumed as it arrives. */
+	if (posix_fadvise(w->fd, (off_t)w->data_off, (off_t)len, POSIX_FADV_WILLNEED) == 0)
+		st->ra_calls++;
+	src = mmap(NULL, len, PROT_READ, MAP_PRIVATE, w->fd, (off_t)w->data_off);
+	if (src == MAP_FAILED) {
+		ERR("working_set.copy: cannot map the page copies: %s", strerror(errno));
+		return -errno;
+	}
+	c.src = src;
+	r = each_piece(&vm->mem, w, copy_piece, &c);
+	munmap(src, len);
+	st->copied = st->pages;
+	return r;
 }
