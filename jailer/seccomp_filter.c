@@ -225,7 +225,8 @@ const struct jailer_allowed_ioctl jailer_allowed_ioctls[] = {
 	/* tap */
 	IOC(TUNSETIFF, S), IOC(TUNSETVNETHDRSZ, S), IOC(TUNSETOFFLOAD, R), IOC(SIOCGIFINDEX, S),
 	/* userfaultfd */
-	IOC(UFFDIO_API, S), IOC(UFFDIO_REGISTER, S), IOC(UFFDIO_COPY, R), IOC(UFFDIO_ZEROPAGE, R),
+	IOC(USERFAULTFD_IOC_NEW, S), IOC(UFFDIO_API, S), IOC(UFFDIO_REGISTER, S), IOC(UFFDIO_COPY, R),
+	IOC(UFFDIO_ZEROPAGE, R),
 	/* the terminal (serial console on stdin) */
 	IOC(TCGETS, SR), IOC(TCSETS, SR),
 };

@@ -509,8 +509,8 @@ int vm_snapshot_load(const struct api_snapshot_load *p, struct vm_options *opts,
 		if (r < 0)
 			goto fail;
 		if (p->wset_copy && !ws.data_off) {
-			ERR("working_set.copy: %s has no page copies (a version-1 file): record "
-			    "it again", p->wset_path);
+			ERR("working_set.copy: %s has no page copies: record it again",
+			    p->wset_path);
 			r = -EINVAL;
 			goto fail;
 		}

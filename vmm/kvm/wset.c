@@ -36,16 +36,21 @@
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
 
 /* ---------------- prefetch ---------------- */
-static void populate(uint8_t *p, uint64_t len, struct wset_prefetch_stats *st)
+/* 0, or -errno when the pages cannot be read (EFAULT: a file shorter than
+ * it was when checked; a byte-by-byte read would die of SIGBUS). */
+static int populate(uint8_t *p, uint64_t len, struct wset_prefetch_stats *st)
 {
 	st->calls++;
 	if (madvise(p, (size_t)len, MADV_POPULATE_READ) == 0)
-		return;
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
 	/* Kernels before 5.14 (EINVAL): a read of one byte per page. */
 	for (uint64_t o = 0; o < len; o += WSET_PAGE) {
 		(void)*(volatile uint8_t *)(p + o);
 		st->touched++;
 	}
+	return 0;
 }
 
 /* Start reading the spans of the memory file into the page cache. Pages
@@ -123,9 +128,11 @@ static int map_piece(void *arg, uint8_t *hva, uint64_t len, uint64_t rank)
 		       (off_t)(c->w->data_off + rank * WSET_PAGE));
 
 	if (p == MAP_FAILED) {
+		int e = errno;
+
 		ERR("working_set: cannot map %" PRIu64 " page(s) of guest memory from the page "
-		    "copies: %s", len / WSET_PAGE, strerror(errno));
-		return -errno;
+		    "copies: %s", len / WSET_PAGE, strerror(e));
+		return -e;
 	}
 	c->st->mapped++;
 	return 0;
@@ -134,9 +141,16 @@ static int map_piece(void *arg, uint8_t *hva, uint64_t len, uint64_t rank)
 static int populate_piece(void *arg, uint8_t *hva, uint64_t len, uint64_t rank)
 {
 	struct piece_ctx *c = arg;
+	char *err = c->err;
+	size_t errlen = c->errlen;
+	int r = populate(hva, len, c->st);
 
 	(void)rank;
-	populate(hva, len, c->st);
+	if (r < 0) {
+		ERR("working_set: cannot read %" PRIu64 " page(s) of guest memory (was a file "
+		    "truncated?): %s", len / WSET_PAGE, strerror(-r));
+		return r;
+	}
 	c->st->pages += len / WSET_PAGE;
 	return 0;
 }
@@ -553,9 +567,11 @@ static int copy_piece(void *arg, uint8_t *hva, uint64_t len, uint64_t rank)
 		else if (errno == EEXIST)
 			done += WSET_PAGE;
 		else if (errno != EAGAIN && errno != EINTR) {
+			int e = errno;
+
 			ERR("working_set: UFFDIO_COPY of %" PRIu64 " page(s) of guest memory: %s",
-			    (len - done) / WSET_PAGE, strerror(errno));
-			return -errno;
+			    (len - done) / WSET_PAGE, strerror(e));
+			return -e;
 		}
 	}
 	c->st->pages += len / WSET_PAGE;
@@ -581,8 +597,10 @@ int wset_copy_in(struct vm *vm, const struct wset *w, struct wset_prefetch_stats
 		st->ra_calls++;
 	src = mmap(NULL, len, PROT_READ, MAP_PRIVATE, w->fd, (off_t)w->data_off);
 	if (src == MAP_FAILED) {
-		ERR("working_set.copy: cannot map the page copies: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+
+		ERR("working_set.copy: cannot map the page copies: %s", strerror(e));
+		return -e;
 	}
 	c.src = src;
 	r = each_piece(&vm->mem, w, copy_piece, &c);
