@@ -14,7 +14,7 @@
  * wtest.stride=B (8 native, 512 emulated), wtest.ap=spin|tick (spin),
  * wtest.dpages=N (32: pages the command byte `D` writes, for diff snapshots),
  * wtest.tpages=N (1024: pages the command byte `T` reads, for working-set
- * prefetch).
+ * prefetch), wtest.twords=K (1: words `T` checks per page).
  * Output and protocol: tests/guest/README.md, "Snapshot scenario".
  *
  * RAM pattern (8-byte word at guest-physical address x, base = S *
@@ -45,7 +45,7 @@ static uint64_t mem_start, mem_pages, mem_stride;
 static volatile uint64_t *dirty_area;
 static uint64_t dirty_pages, dirty_gen;
 /* 'T': a fixed, scattered set of pattern pages read in a fixed order. */
-static uint64_t touch_pages;
+static uint64_t touch_pages, touch_words;
 
 static volatile uint64_t ticks;
 static uint64_t last_ticks, next_line, lines;
@@ -301,10 +301,13 @@ static void dirty_known_pages(void)
 }
 
 /* ---------------- a fixed piece of work on scattered pages ---------------- */
-/* 'T': read the tag word of wtest.tpages pattern pages, page i of the run
- * being mix64(base + 0x7a11 + i) % pages: the same scattered set, in the
- * same order, on every run of one snapshot, like the pages a function
- * touches (a set may name a page twice). Any tag that differs fails. */
+/* 'T': read wtest.tpages pattern pages, page i of the run being
+ * mix64(base + 0x7a11 + i) % pages: the same scattered set, in the same
+ * order, on every run of one snapshot, like the pages a function touches
+ * (a set may name a page twice). In each page wtest.twords words are
+ * checked, the tag first, the others PAGE / twords bytes apart (more
+ * words: more work per page, the same pages). Any word that differs
+ * fails. */
 static void touch_known_pages(void)
 {
 	uint64_t t0 = rdtsc(), bad = 0;
@@ -312,16 +315,21 @@ static void touch_known_pages(void)
 	if (!mem_pages)
 		wtest_fail("T: no pattern pages (wtest.mib=0)");
 	for (uint64_t i = 0; i < touch_pages; i++) {
-		uint64_t a = mem_start + mix64(seed_base + 0x7a11 + i) % mem_pages * PAGE;
+		uint64_t page = mem_start + mix64(seed_base + 0x7a11 + i) % mem_pages * PAGE;
 
-		if (*(const volatile uint64_t *)phys_ptr(a) != page_tag(a) && !bad++)
-			printk("snap: T: page 0x%lx: tag 0x%lx, expected 0x%lx\n", (unsigned long)a,
-			       (unsigned long)*(const volatile uint64_t *)phys_ptr(a),
-			       (unsigned long)page_tag(a));
+		for (uint64_t k = 0; k < touch_words; k++) {
+			uint64_t a = page + k * (PAGE / touch_words / 8) * 8;
+
+			if (*(const volatile uint64_t *)phys_ptr(a) != word_at(a) && !bad++)
+				printk("snap: T: word at 0x%lx: 0x%lx, expected 0x%lx\n",
+				       (unsigned long)a,
+				       (unsigned long)*(const volatile uint64_t *)phys_ptr(a),
+				       (unsigned long)word_at(a));
+		}
 	}
 	if (bad)
-		wtest_fail("T: %lu of %lu page tags differ", (unsigned long)bad,
-			   (unsigned long)touch_pages);
+		wtest_fail("T: %lu of %lu words differ", (unsigned long)bad,
+			   (unsigned long)(touch_pages * touch_words));
 	printk("SNAP touched %lu pages in %lu us\n", (unsigned long)touch_pages,
 	       (unsigned long)((rdtsc() - t0) * 1000 / tsc_per_ms()));
 }
@@ -651,6 +659,9 @@ void scen_snap(void)
 	touch_pages = param_u64("tpages", 1024);
 	if (touch_pages == 0 || touch_pages > 1048576)
 		wtest_fail("wtest.tpages=%lu: expected 1..1048576", (unsigned long)touch_pages);
+	touch_words = param_u64("twords", 1);
+	if (touch_words == 0 || touch_words > PAGE_WORDS)
+		wtest_fail("wtest.twords=%lu: expected 1..%u", (unsigned long)touch_words, PAGE_WORDS);
 	setup_memory(mib);
 	setup_interrupts();
 
