@@ -137,6 +137,27 @@ static char *load_body(const char *state, const char *mem, const char *more)
 			 more ? ", " : "", more ? more : "");
 }
 
+/* A new wisp (named name) that loads the snapshot, with the working_set
+ * object ws_obj (JSON) or without one (NULL). */
+static void start_and_load(struct wisp *w, const char *name, const char *state,
+			   const char *mem, const char *ws_obj)
+{
+	char *more = ws_obj ? xasprintf("\"working_set\": %s", ws_obj) : NULL;
+	char *body = load_body(state, mem, more);
+
+	wisp_start(w, name);
+	CALL(w, "PUT", "/snapshot/load", body, 204);
+	free(body);
+	free(more);
+}
+
+/* `T`: the guest reads its scattered pages. */
+static void touch(struct wisp *w)
+{
+	ck_assert_int_eq(proc_send(&w->p, "T", 1), 0);
+	WAIT_FOR(w, "SNAP touched 1024 pages in ");
+}
+
 /* `V`: the guest checks itself, prints PASS and wisp exits 0. */
 static void verify(struct wisp *w)
 {
@@ -268,14 +289,10 @@ START_TEST(record_then_replay_then_refusals)
 	 * copies; `T` (scattered pattern pages) reads right, then `V`. */
 	evict(mem);
 	evict(ws);
-	wisp_start(&c, "c");
-	more = xasprintf("\"working_set\": {\"path\": \"%s\"}", ws);
-	body = load_body(state, mem, more);
-	CALL(&c, "PUT", "/snapshot/load", body, 204);
-	free(body);
+	more = xasprintf("{\"path\": \"%s\"}", ws);
+	start_and_load(&c, "c", state, mem, more);
 	free(more);
-	ck_assert_int_eq(proc_send(&c.p, "T", 1), 0);
-	WAIT_FOR(&c, "SNAP touched 1024 pages in ");
+	touch(&c);
 	verify(&c);
 	ck_assert_msg(strstr(c.p.err.data, "made present") &&
 			      strstr(c.p.err.data, "mapped from its page copies"), "%s", c.p.err.data);
@@ -293,11 +310,8 @@ START_TEST(record_then_replay_then_refusals)
 		memcpy(b1 + 32, buf + 64, 8 * n);
 		write_file(v1, b1, 32 + 8 * n);
 		evict(mem);
-		wisp_start(&c, "c1");
-		more = xasprintf("\"working_set\": {\"path\": \"%s\"}", v1);
-		body = load_body(state, mem, more);
-		CALL(&c, "PUT", "/snapshot/load", body, 204);
-		free(body);
+		more = xasprintf("{\"path\": \"%s\"}", v1);
+		start_and_load(&c, "c1", state, mem, more);
 		free(more);
 		verify(&c);
 		ck_assert_msg(strstr(c.p.err.data, "made present") &&
@@ -313,14 +327,10 @@ START_TEST(record_then_replay_then_refusals)
 	 * that snapshot loads in another process and passes too. */
 	evict(mem);
 	evict(ws);
-	wisp_start(&c, "cp");
-	more = xasprintf("\"working_set\": {\"path\": \"%s\", \"copy\": true}", ws);
-	body = load_body(state, mem, more);
-	CALL(&c, "PUT", "/snapshot/load", body, 204);
-	free(body);
+	more = xasprintf("{\"path\": \"%s\", \"copy\": true}", ws);
+	start_and_load(&c, "cp", state, mem, more);
 	free(more);
-	ck_assert_int_eq(proc_send(&c.p, "T", 1), 0);
-	WAIT_FOR(&c, "SNAP touched 1024 pages in ");
+	touch(&c);
 	ck_assert_msg(strstr(c.p.err.data, "wisp serves guest memory from the memory file") &&
 			      strstr(c.p.err.data, "copied in from its page copies"), "%s",
 		      c.p.err.data);
@@ -335,10 +345,7 @@ START_TEST(record_then_replay_then_refusals)
 		CALL(&c, "PATCH", "/vm", "{\"state\": \"Resumed\"}", 204);
 		verify(&c);
 		wisp_free(&c);
-		wisp_start(&c, "cp2");
-		body = load_body(state2, mem2, NULL);
-		CALL(&c, "PUT", "/snapshot/load", body, 204);
-		free(body);
+		start_and_load(&c, "cp2", state2, mem2, NULL);
 		verify(&c);
 		wisp_free(&c);
 		free(state2);

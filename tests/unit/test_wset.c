@@ -27,6 +27,23 @@ static void put64(uint8_t *p, uint64_t v)
 	memcpy(p, &v, 8);
 }
 
+/* A zeroed file of len bytes with the fields both versions share and the n
+ * indices at hdr (the header's length). */
+static struct file common(uint32_t version, size_t len, size_t hdr, const uint64_t *idx, size_t n)
+{
+	struct file f = { calloc(1, len), len };
+	uint32_t ps = WSET_PAGE;
+
+	memcpy(f.b, WSET_MAGIC, 8);
+	memcpy(f.b + 8, &version, 4);
+	memcpy(f.b + 12, &ps, 4);
+	put64(f.b + 16, MEM);
+	put64(f.b + 24, n);
+	for (size_t i = 0; i < n; i++)
+		put64(f.b + hdr + 8 * i, idx[i]);
+	return f;
+}
+
 /* Version 2 with n indices; copies: one per distinct page (data offset the
  * first page boundary after the list), or none. */
 static struct file v2(const uint64_t *idx, size_t n, size_t distinct, bool copies,
@@ -34,39 +51,18 @@ static struct file v2(const uint64_t *idx, size_t n, size_t distinct, bool copie
 {
 	uint64_t idx_end = WSET_HDR_LEN + 8 * n;
 	uint64_t data = copies ? (idx_end + WSET_PAGE - 1) / WSET_PAGE * WSET_PAGE : 0;
-	struct file f;
-	uint32_t v = 2, ps = WSET_PAGE;
+	struct file f = common(2, copies ? data + distinct * WSET_PAGE : idx_end, WSET_HDR_LEN,
+			       idx, n);
 
-	f.len = copies ? data + distinct * WSET_PAGE : idx_end;
-	f.b = calloc(1, f.len);
-	memcpy(f.b, WSET_MAGIC, 8);
-	memcpy(f.b + 8, &v, 4);
-	memcpy(f.b + 12, &ps, 4);
-	put64(f.b + 16, MEM);
-	put64(f.b + 24, n);
 	put64(f.b + 32, snap_id);
 	put64(f.b + 40, data);
 	put64(f.b + 48, copies ? distinct : 0);
-	for (size_t i = 0; i < n; i++)
-		put64(f.b + WSET_HDR_LEN + 8 * i, idx[i]);
 	return f;
 }
 
 static struct file v1(const uint64_t *idx, size_t n)
 {
-	struct file f;
-	uint32_t v = 1, ps = WSET_PAGE;
-
-	f.len = WSET_HDR1_LEN + 8 * n;
-	f.b = calloc(1, f.len);
-	memcpy(f.b, WSET_MAGIC, 8);
-	memcpy(f.b + 8, &v, 4);
-	memcpy(f.b + 12, &ps, 4);
-	put64(f.b + 16, MEM);
-	put64(f.b + 24, n);
-	for (size_t i = 0; i < n; i++)
-		put64(f.b + WSET_HDR1_LEN + 8 * i, idx[i]);
-	return f;
+	return common(1, WSET_HDR1_LEN + 8 * n, WSET_HDR1_LEN, idx, n);
 }
 
 static int parse(const struct file *f, struct wset *w, char *why)
@@ -83,6 +79,19 @@ static void refused(const struct file *f, const char *needle)
 	ck_assert_msg(strstr(why, needle), "\"%s\" not in \"%s\"", needle, why);
 	ck_assert_ptr_null(w.ranges);
 	ck_assert_int_eq(w.fd, -1);
+}
+
+/* Accepted, with this version, page count and range count. */
+static void accepted(const struct file *f, uint32_t version, uint64_t pages, size_t ranges)
+{
+	struct wset w;
+	char why[300];
+
+	ck_assert_msg(parse(f, &w, why) == 0, "%s", why);
+	ck_assert_uint_eq(w.version, version);
+	ck_assert_uint_eq(w.nr_pages, pages);
+	ck_assert_uint_eq(w.nr_ranges, ranges);
+	wset_free(&w);
 }
 
 static const uint64_t IDX[] = { 9, 3, 4, 5, 20, 63, 10 };   /* first-touch order */
@@ -121,13 +130,9 @@ START_TEST(v2_without_copies_and_v1)
 
 	ck_assert_int_eq(parse(&f, &w, why), 0);
 	ck_assert_uint_eq(w.data_off, 0);
-	ck_assert_uint_eq(w.nr_ranges, 4);
 	wset_free(&w);
-	ck_assert_int_eq(parse(&g, &w, why), 0);
-	ck_assert_uint_eq(w.version, 1);
-	ck_assert_uint_eq(w.nr_pages, N);
-	ck_assert_uint_eq(w.nr_ranges, 4);
-	wset_free(&w);
+	accepted(&f, 2, N, 4);
+	accepted(&g, 1, N, 4);
 	free(f.b);
 	free(g.b);
 }
@@ -137,15 +142,9 @@ START_TEST(duplicates_count_once)
 {
 	static const uint64_t dup[] = { 5, 5, 6 };
 	struct file f = v1(dup, 3), g = v2(dup, 3, 2, true, 0), h = v2(dup, 3, 3, true, 0);
-	struct wset w;
-	char why[300];
 
-	ck_assert_int_eq(parse(&f, &w, why), 0);
-	ck_assert_uint_eq(w.nr_pages, 2);
-	ck_assert_uint_eq(w.nr_ranges, 1);
-	wset_free(&w);
-	ck_assert_int_eq(parse(&g, &w, why), 0);   /* copies: one per distinct page */
-	wset_free(&w);
+	accepted(&f, 1, 2, 1);
+	accepted(&g, 2, 2, 1);   /* copies: one per distinct page */
 	refused(&h, "3 page copies for 2 listed pages");
 	free(f.b);
 	free(g.b);
