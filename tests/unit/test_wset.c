@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../check_main.h"
+#include "vmm/vmm.h"
 #include "vmm/kvm/wset.h"
 
 #define MEM (64u * WSET_PAGE)   /* a 64-page guest */
@@ -263,6 +264,72 @@ START_TEST(readahead_spans)
 }
 END_TEST
 
+/* Pieces across the MMIO gap: a range that spans the end of the low
+ * region continues at the start of the high one, the rank (copy index)
+ * counting on. The addresses are never dereferenced. */
+struct piece {
+	uint8_t *hva;
+	uint64_t len, rank;
+};
+
+static int note_piece(void *ctx, uint8_t *hva, uint64_t len, uint64_t rank)
+{
+	struct piece *p = ctx;
+
+	while (p->len)
+		p++;
+	*p = (struct piece){ hva, len, rank };
+	return rank >= 1000 ? -E2BIG : 0;
+}
+
+START_TEST(pieces_across_the_gap)
+{
+	struct guest_mem mem = { 0 };
+	struct piece got[8];
+	uint8_t *lo = (uint8_t *)(uintptr_t)0x100000000000ULL, *hi;
+	uint64_t low_pages;
+	struct wset_range r[3];
+	struct wset w = { .ranges = r, .nr_ranges = 3 };
+
+	mem.nr_regions = guest_mem_layout(4ULL << 30, mem.regions);
+	ck_assert_uint_eq(mem.nr_regions, 2);
+	hi = (uint8_t *)(uintptr_t)0x200000000000ULL;
+	mem.regions[0].hva = lo;
+	mem.regions[1].hva = hi;
+	low_pages = mem.regions[0].size / WSET_PAGE;
+	r[0] = (struct wset_range){ 5, 1 };                  /* low: rank 0 */
+	r[1] = (struct wset_range){ low_pages - 2, 4 };      /* 2 low + 2 high: ranks 1, 3 */
+	r[2] = (struct wset_range){ low_pages + 10, 3 };     /* high: rank 5 */
+	memset(got, 0, sizeof(got));
+	ck_assert_int_eq(wset_each_piece(&mem, &w, note_piece, got), 0);
+	ck_assert_ptr_eq(got[0].hva, lo + 5 * WSET_PAGE);
+	ck_assert_uint_eq(got[0].len, WSET_PAGE);
+	ck_assert_uint_eq(got[0].rank, 0);
+	ck_assert_ptr_eq(got[1].hva, lo + (low_pages - 2) * WSET_PAGE);
+	ck_assert_uint_eq(got[1].len, 2 * WSET_PAGE);
+	ck_assert_uint_eq(got[1].rank, 1);
+	ck_assert_ptr_eq(got[2].hva, hi);
+	ck_assert_uint_eq(got[2].len, 2 * WSET_PAGE);
+	ck_assert_uint_eq(got[2].rank, 3);
+	ck_assert_ptr_eq(got[3].hva, hi + 10 * WSET_PAGE);
+	ck_assert_uint_eq(got[3].len, 3 * WSET_PAGE);
+	ck_assert_uint_eq(got[3].rank, 5);
+	ck_assert_uint_eq(got[4].len, 0);
+	/* The first error stops the walk and is returned: the callback
+	 * refuses rank 1000, the second range; nothing after it is seen. */
+	{
+		struct wset_range big[3] = { { 0, 1000 }, { 2000, 1 }, { 3000, 1 } };
+		struct piece g2[4];
+
+		memset(g2, 0, sizeof(g2));
+		ck_assert_int_eq(wset_each_piece(&mem, &(struct wset){ .ranges = big, .nr_ranges = 3 },
+						 note_piece, g2), -E2BIG);
+		ck_assert_uint_eq(g2[1].rank, 1000);
+		ck_assert_uint_eq(g2[2].len, 0);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("wset");
@@ -274,6 +341,7 @@ int main(void)
 	tcase_add_test(tc, refusals);
 	tcase_add_test(tc, read_checks_snapshot_id);
 	tcase_add_test(tc, readahead_spans);
+	tcase_add_test(tc, pieces_across_the_gap);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }

@@ -79,36 +79,6 @@ static void readahead_spans(const struct wset *w, int mem_fd, struct wset_prefet
 	free(sp);
 }
 
-/* Call fn for each piece of w's ranges that lies in one region (the
- * regions lie back to back in file offsets): its address, its length and
- * the number of listed pages before it; stop at the first error. */
-typedef int (*piece_fn)(void *ctx, uint8_t *hva, uint64_t len, uint64_t rank);
-
-static int each_piece(const struct guest_mem *mem, const struct wset *w, piece_fn fn, void *ctx)
-{
-	uint64_t rank = 0;
-
-	for (size_t k = 0; k < w->nr_ranges; k++) {
-		uint64_t start = w->ranges[k].first * WSET_PAGE;
-		uint64_t end = start + w->ranges[k].count * WSET_PAGE, off = 0;
-
-		for (unsigned i = 0; i < mem->nr_regions; i++) {
-			const struct guest_region *g = &mem->regions[i];
-			uint64_t a = start > off ? start : off;
-			uint64_t b = end < off + g->size ? end : off + g->size;
-			int r;
-
-			if (a < b &&
-			    (r = fn(ctx, (uint8_t *)g->hva + (a - off), b - a,
-				    rank + (a - start) / WSET_PAGE)) < 0)
-				return r;
-			off += g->size;
-		}
-		rank += w->ranges[k].count;
-	}
-	return 0;
-}
-
 struct piece_ctx {
 	const struct wset *w;
 	struct wset_prefetch_stats *st;
@@ -168,13 +138,13 @@ int wset_prefetch(const struct guest_mem *mem, const struct wset *w, int mem_fd,
 		if (posix_fadvise(w->fd, (off_t)w->data_off, (off_t)(w->nr_pages * WSET_PAGE),
 				  POSIX_FADV_WILLNEED) == 0)
 			st->ra_calls++;
-		r = each_piece(mem, w, map_piece, &c);
+		r = wset_each_piece(mem, w, map_piece, &c);
 		if (r < 0)
 			return r;
 	} else {
 		readahead_spans(w, mem_fd, st);
 	}
-	return each_piece(mem, w, populate_piece, &c);
+	return wset_each_piece(mem, w, populate_piece, &c);
 }
 
 /* ---------------- record ---------------- */
@@ -603,7 +573,7 @@ int wset_copy_in(struct vm *vm, const struct wset *w, struct wset_prefetch_stats
 		return -e;
 	}
 	c.src = src;
-	r = each_piece(&vm->mem, w, copy_piece, &c);
+	r = wset_each_piece(&vm->mem, w, copy_piece, &c);
 	munmap(src, len);
 	st->copied = st->pages;
 	return r;

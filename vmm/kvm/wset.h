@@ -99,6 +99,15 @@ int wset_parse(const uint8_t *buf, size_t len, uint64_t file_size, uint64_t mem_
 #define WSET_RA_GAP 4
 size_t wset_ra_spans(const struct wset *w, uint64_t gap, struct wset_range *out);
 
+/* Call fn for each piece of w's ranges that lies in one region of mem (the
+ * regions lie back to back in file offsets): its host address, its length
+ * in bytes and its rank (the number of listed pages before it: page copy
+ * rank is the piece's first page). Stops at, and returns, the first
+ * negative return. Pure. */
+typedef int (*wset_piece_fn)(void *ctx, uint8_t *hva, uint64_t len, uint64_t rank);
+int wset_each_piece(const struct guest_mem *mem, const struct wset *w, wset_piece_fn fn,
+		    void *ctx);
+
 struct wset_prefetch_stats {
 	uint64_t pages, calls, touched;   /* touched: pages read one by one (fallback) */
 	uint64_t ra_calls;                /* readahead requests */

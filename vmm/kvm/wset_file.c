@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vmm.h"
 #include "wset.h"
 
 #define ERR(...) snprintf(err, errlen, __VA_ARGS__)
@@ -261,4 +262,31 @@ size_t wset_ra_spans(const struct wset *w, uint64_t gap, struct wset_range *out)
 			out[n++] = *r;
 	}
 	return n;
+}
+
+/* ---------------- pieces ---------------- */
+int wset_each_piece(const struct guest_mem *mem, const struct wset *w, wset_piece_fn fn,
+		    void *ctx)
+{
+	uint64_t rank = 0;
+
+	for (size_t k = 0; k < w->nr_ranges; k++) {
+		uint64_t start = w->ranges[k].first * WSET_PAGE;
+		uint64_t end = start + w->ranges[k].count * WSET_PAGE, off = 0;
+
+		for (unsigned i = 0; i < mem->nr_regions; i++) {
+			const struct guest_region *g = &mem->regions[i];
+			uint64_t a = start > off ? start : off;
+			uint64_t b = end < off + g->size ? end : off + g->size;
+			int r;
+
+			if (a < b &&
+			    (r = fn(ctx, (uint8_t *)g->hva + (a - off), b - a,
+				    rank + (a - start) / WSET_PAGE)) < 0)
+				return r;
+			off += g->size;
+		}
+		rank += w->ranges[k].count;
+	}
+	return 0;
 }
