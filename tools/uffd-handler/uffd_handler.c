@@ -321,8 +321,13 @@ enum serve { SERVED, RETRY, GONE };
 
 /* Fill [dst, dst+len) (all in one region; data or hole throughout) from
  * file offset off. Pages already there (EEXIST: another fault, an earlier
- * batch) are stepped over. */
-static enum serve fill(struct handler *h, uint64_t dst, uint64_t len, uint64_t off, bool data)
+ * batch) are stepped over. *placed is set when this call put the page at
+ * `page` in place: a fault whose page was already there (the faulting
+ * thread was woken by a signal and faulted again, or a remove event
+ * unregistered the page while it waited and the kernel gives the zero page
+ * itself) is not one this handler served. */
+static enum serve fill(struct handler *h, uint64_t dst, uint64_t len, uint64_t off, bool data,
+		       uint64_t page, bool *placed)
 {
 	while (len) {
 		int64_t done;
@@ -340,12 +345,12 @@ static enum serve fill(struct handler *h, uint64_t dst, uint64_t len, uint64_t o
 			r = ioctl(h->uffd, UFFDIO_ZEROPAGE, &z);
 			done = z.zeropage;
 		}
-		if (r == 0) {
-			*(data ? &h->copied : &h->zeroed) += len;
-			return SERVED;
-		}
+		if (r == 0)
+			done = (int64_t)len;
 		if (done > 0) {
 			*(data ? &h->copied : &h->zeroed) += (uint64_t)done;
+			if (page >= dst && page - dst < (uint64_t)done)
+				*placed = true;
 			dst += (uint64_t)done;
 			off += (uint64_t)done;
 			len -= (uint64_t)done;
@@ -358,7 +363,8 @@ static enum serve fill(struct handler *h, uint64_t dst, uint64_t len, uint64_t o
 			len -= h->page_size;
 			break;
 		case EAGAIN:            /* a remove event is pending: read it first */
-			return RETRY;
+			/* The faulting page is in: the rest of a batch can wait. */
+			return *placed ? SERVED : RETRY;
 		case ENOENT:            /* the range was unregistered (removed) */
 			return SERVED;
 		case ESRCH:             /* the VMM's memory is gone: it exited */
@@ -376,6 +382,7 @@ static enum serve serve_fault(struct handler *h, uint64_t addr)
 	uint64_t page = addr & ~(h->page_size - 1), lo, hi;
 	const struct region *r = NULL;
 	struct uffdio_range wake;
+	bool placed = false;
 
 	for (unsigned i = 0; i < h->nr_regions && !r; i++)
 		if (page >= h->regions[i].base && page - h->regions[i].base < h->regions[i].size)
@@ -405,17 +412,20 @@ static enum serve serve_fault(struct handler *h, uint64_t addr)
 			end = UINT64_MAX;
 		}
 		len = end - off < hi - a ? end - off : hi - a;
-		s = fill(h, a, len, off, data);
+		s = fill(h, a, len, off, data, page, &placed);
 		if (s != SERVED)
 			return s;
 		a += len;
 	}
 	/* The faulting thread may have waited on a page that was already there
-	 * (EEXIST): make sure it runs. */
+	 * (EEXIST), or on one whose range was unregistered meanwhile (after the
+	 * unregister had woken the waiters): make sure it runs. */
 	wake.start = page;
 	wake.len = h->page_size;
 	if (ioctl(h->uffd, UFFDIO_WAKE, &wake) < 0 && errno != ENOENT && errno != ESRCH)
 		say("UFFDIO_WAKE at 0x%" PRIx64 ": %s", page, strerror(errno));
+	if (!placed)
+		return SERVED;
 	h->faults++;
 	if (!h->t_first_ns)
 		h->t_first_ns = now_ns();
