@@ -82,22 +82,18 @@ int uffd_handshake_json(const struct guest_mem *mem, uint64_t page_size, char *b
 	return (int)n;
 }
 
-/* A userfaultfd, non-blocking and close-on-exec like Firecracker's, able to
- * take kernel faults (KVM's): the userfaultfd(2) syscall (needs
- * CAP_SYS_PTRACE or vm.unprivileged_userfaultfd=1), else /dev/userfaultfd
- * (Linux 6.1+; what a jail provides: docs/jailer.md). */
-static int uffd_open(char *err, size_t errlen)
+int uffd_create(int *dev_errno)
 {
 	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	int sys_errno = errno, dev_errno, dev;
+	int sys_errno = errno, dev;
 
 	if (fd >= 0)
 		return fd;
 	dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-	dev_errno = errno;
+	*dev_errno = errno;
 	if (dev >= 0) {
 		fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
-		dev_errno = errno;
+		*dev_errno = errno;
 		close(dev);
 		if (fd >= 0) {
 			log_debug("uffd: userfaultfd(2): %s; created through /dev/userfaultfd",
@@ -105,9 +101,17 @@ static int uffd_open(char *err, size_t errlen)
 			return fd;
 		}
 	}
-	ERR("mem_backend: cannot create a userfaultfd (userfaultfd(2): %s; /dev/userfaultfd: %s)",
-	    strerror(sys_errno), strerror(dev_errno));
 	return -sys_errno;
+}
+
+static int uffd_open(char *err, size_t errlen)
+{
+	int dev_errno = 0, fd = uffd_create(&dev_errno);
+
+	if (fd < 0)
+		ERR("mem_backend: cannot create a userfaultfd (userfaultfd(2): %s; "
+		    "/dev/userfaultfd: %s)", strerror(-fd), strerror(dev_errno));
+	return fd;
 }
 
 static int uffd_setup(struct uffd_backend *u, const struct guest_mem *mem, char *err,

@@ -38,6 +38,16 @@ struct guest_mem;
  */
 int uffd_attach(struct vm *vm, const char *sock_path, char *err, size_t errlen);
 
+/*
+ * A userfaultfd, non-blocking and close-on-exec like Firecracker's, able to
+ * take kernel faults (KVM's): the userfaultfd(2) system call (needs
+ * CAP_SYS_PTRACE or vm.unprivileged_userfaultfd=1), else /dev/userfaultfd
+ * (Linux 6.1+; what a jail provides: docs/jailer.md). Returns the fd, or
+ * -errno of userfaultfd(2) with /dev/userfaultfd's errno in *dev_errno.
+ * Used by the Uffd backend and by working-set recording.
+ */
+int uffd_create(int *dev_errno);
+
 /* Stop watching, close the connection and the userfaultfd (vm_destroy,
  * after guest memory is unmapped). A no-op when vm->uffd is NULL. */
 void uffd_detach(struct vm *vm);

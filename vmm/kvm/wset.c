@@ -364,24 +364,6 @@ static void *record_main(void *arg)
 	}
 }
 
-static int uffd_new(char *err, size_t errlen)
-{
-	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	int sys_errno = errno, dev;
-
-	if (fd >= 0)
-		return fd;
-	dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-	if (dev >= 0) {
-		fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
-		close(dev);
-		if (fd >= 0)
-			return fd;
-	}
-	ERR("working_set: recording needs a userfaultfd: %s", strerror(sys_errno));
-	return -sys_errno;
-}
-
 int wset_record_attach(struct vm *vm, int mem_fd, const char *path, unsigned record_ms,
 		       uint64_t snap_id, char *err, size_t errlen)
 {
@@ -391,7 +373,7 @@ int wset_record_attach(struct vm *vm, int mem_fd, const char *path, unsigned rec
 	struct epoll_event es = { .events = EPOLLIN, .data.u32 = EV_STOP };
 	struct epoll_event er = { .events = EPOLLIN, .data.u32 = EV_READY };
 	sigset_t all, old;
-	int r;
+	int r, dev_errno = 0;
 
 	if (!w) {
 		ERR("out of memory");
@@ -413,9 +395,12 @@ int wset_record_attach(struct vm *vm, int mem_fd, const char *path, unsigned rec
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = w->uffd = uffd_new(err, errlen);
-	if (r < 0)
+	r = w->uffd = uffd_create(&dev_errno);
+	if (r < 0) {
+		ERR("working_set: recording needs a userfaultfd (userfaultfd(2): %s; "
+		    "/dev/userfaultfd: %s)", strerror(-r), strerror(dev_errno));
 		goto fail;
+	}
 	if (ioctl(w->uffd, UFFDIO_API, &api) < 0) {
 		ERR("working_set: UFFDIO_API: %s", strerror(errno));
 		r = -errno;

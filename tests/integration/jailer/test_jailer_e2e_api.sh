@@ -6,7 +6,9 @@
 #    "the test guest boots through the API socket inside the jail, with a
 #    drive and a tap in the given netns");
 #  - snapshot a jailed VM (paths inside its chroot) and restore it in a
-#    second jail, where the guest verifies itself (issue 8).
+#    second jail, where the guest verifies itself (issue 8);
+#  - restore it with the paths that need a userfaultfd (Uffd backend,
+#    working-set recording, "copy" replay) in jails whose VMM is not root.
 # Skips (77) only without root; a missing wisp, test guest or curl is a
 # failure.
 #
@@ -44,17 +46,18 @@ fails=0
 ok() { echo "ok   - $*"; }
 bad() { echo "FAIL - $*"; fails=$((fails + 1)); }
 
-# start_jail <id> <stdin>: a jailed wisp with its API at <root>/run/api.sock;
-# sets ROOT, SOCK, PID, OUT (the guest console), ERR.
+# start_jail <id> <stdin> [wisp argument...]: a jailed wisp with its API at
+# <root>/run/api.sock; sets ROOT, SOCK, PID, OUT (the guest console), ERR.
 start_jail() {
 	local id=$1 input=$2
+	shift 2
 	ROOT=$BASE/wisp/$id/root
 	OUT=$BASE/$id.serial
 	ERR=$BASE/$id.err
 	# Not --daemonize: the guest's serial console is wisp's stdout.
 	"$JAILER" --id "$id" --exec-file "$WISP" --uid 4242 --gid 4242 \
 		--chroot-base-dir "$BASE" --netns "/var/run/netns/$NS" --new-pid-ns \
-		-- --api-sock /run/api.sock < "$input" > "$OUT" 2> "$ERR" ||
+		-- --api-sock /run/api.sock "$@" < "$input" > "$OUT" 2> "$ERR" ||
 		{ echo "FAIL: jailer exited $?: $(cat "$ERR")"; exit 1; }
 	SOCK=$ROOT/run/api.sock
 	for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
@@ -125,13 +128,20 @@ e2e_snapshot() {
 	[ -s "$ROOT/vm.state" ] && [ -s "$ROOT/vm.mem" ] && ok "snapshot files written inside the chroot" ||
 		bad "no snapshot files in $ROOT"
 
-	prepare_root $b
-	cp --sparse=always "$ROOT/vm.state" "$ROOT/vm.mem" "$ROOT/disk.img" "$BASE/wisp/$b/root/"
-	chown 4242:4242 "$BASE/wisp/$b/root/"*
-	mkfifo "$BASE/in"
-	exec 8<>"$BASE/in"
+	SNAP=$ROOT
+	SNAP_LAST=$last
+	copy_snapshot $b vm.state vm.mem disk.img
+	new_input
 	start_jail $b "$BASE/in"
 	expect 204 PUT /snapshot/load '{"snapshot_path":"/vm.state","mem_backend":{"backend_type":"File","backend_path":"/vm.mem"},"resume_vm":true}'
+	restored_guest_passes "$last"
+}
+
+# restored_guest_passes <last tick before the snapshot>: the jailed wisp
+# just restored (input on fd 8) runs filtered, its guest ticks on from
+# where the snapshot left it, echoes input and verifies its memory.
+restored_guest_passes() {
+	local last=$1 first
 	grep -q 'Seccomp:.2' "/proc/$PID/status" && ok "restored wisp runs filtered (Seccomp: 2)" ||
 		bad "restored wisp not filtered"
 	wait_line "$OUT" '^SNAP [0-9]' 200 || bad "restored guest does not tick"
@@ -149,7 +159,85 @@ e2e_snapshot() {
 		bad "tick numbering did not continue: $last then $first"
 }
 
+# copy_snapshot <id> <file>...: a new jail root with copies of the
+# snapshot's files, owned by the jail's uid.
+copy_snapshot() {
+	local id=$1
+	shift
+	prepare_root "$id"
+	for f in "$@"; do cp --sparse=always "$SNAP/$f" "$BASE/wisp/$id/root/"; done
+	chown 4242:4242 "$BASE/wisp/$id/root/"*
+}
+
+# new_input: a fresh FIFO on fd 8 for the next jail's console input.
+new_input() {
+	exec 8>&- 2>/dev/null
+	rm -f "$BASE/in"
+	mkfifo "$BASE/in"
+	exec 8<>"$BASE/in"
+}
+
+# e2e_userfaultfd: the paths that need a userfaultfd, in a jail whose VMM is
+# not root (uid 4242, no capabilities): with vm.unprivileged_userfaultfd=0
+# the userfaultfd(2) call is refused there and wisp creates it through the
+# jail's /dev/userfaultfd. A Uffd-backend load served by wisp-uffd-handler
+# (outside the jail, its socket inside), a working-set recording, and a
+# replay of that working set in "copy" mode (anonymous memory served by
+# wisp itself) each restore a guest that verifies itself.
+e2e_userfaultfd() {
+	local c=uffd-$$ d=wsrec-$$ e=wscopy-$$ hs hpid unpriv
+	unpriv=$(cat /proc/sys/vm/unprivileged_userfaultfd 2>/dev/null || echo 1)
+	if [ "$unpriv" = 0 ] && [ ! -c /dev/userfaultfd ]; then
+		echo "skip - userfaultfd paths in a non-root jail: userfaultfd(2) is for root only" \
+			"here (vm.unprivileged_userfaultfd=0) and the host has no /dev/userfaultfd"
+		return
+	fi
+
+	copy_snapshot $c vm.state disk.img
+	hs=$BASE/wisp/$c/root/uffd.sock
+	"$BUILD/wisp-uffd-handler" "$hs" "$SNAP/vm.mem" 2> "$BASE/handler.err" &
+	hpid=$!
+	for _ in $(seq 100); do [ -S "$hs" ] && break; sleep 0.05; done
+	[ -S "$hs" ] || { bad "wisp-uffd-handler never listened: $(cat "$BASE/handler.err")"; return; }
+	chown 4242:4242 "$hs"
+	new_input
+	start_jail $c "$BASE/in" --level Debug
+	grep -q '^Uid:.4242' "/proc/$PID/status" && grep -q '^CapEff:.0000000000000000' "/proc/$PID/status" &&
+		ok "jailed wisp: uid 4242, no capabilities" || bad "jailed wisp: $(grep -E '^(Uid|CapEff)' "/proc/$PID/status")"
+	expect 204 PUT /snapshot/load '{"snapshot_path":"/vm.state","mem_backend":{"backend_type":"Uffd","backend_path":"/uffd.sock"},"resume_vm":true}'
+	if [ "$unpriv" = 0 ]; then
+		grep -q 'created through /dev/userfaultfd' "$ERR" &&
+			ok "Uffd: the userfaultfd came from the jail's /dev/userfaultfd" ||
+			bad "Uffd: no /dev/userfaultfd fallback in the log: $(tail -c 400 "$ERR")"
+	fi
+	restored_guest_passes "$SNAP_LAST"
+	kill -9 "$PID"
+	for _ in $(seq 100); do kill -0 $hpid 2>/dev/null || break; sleep 0.05; done
+	wait $hpid && grep -q 'the VMM is gone: served [1-9]' "$BASE/handler.err" &&
+		ok "wisp-uffd-handler served the jailed VM and exited 0" ||
+		bad "wisp-uffd-handler: $(tail -c 400 "$BASE/handler.err")"
+
+	copy_snapshot $d vm.state vm.mem disk.img
+	new_input
+	start_jail $d "$BASE/in"
+	expect 204 PUT /snapshot/load '{"snapshot_path":"/vm.state","mem_backend":{"backend_type":"File","backend_path":"/vm.mem"},"resume_vm":true,"working_set":{"path":"/vm.wset","record":true,"record_ms":500}}'
+	restored_guest_passes "$SNAP_LAST"
+	for _ in $(seq 100); do [ -s "$ROOT/vm.wset" ] && break; sleep 0.05; done
+	[ -s "$ROOT/vm.wset" ] && ok "working set recorded in the jail ($(stat -c %s "$ROOT/vm.wset") bytes)" ||
+		bad "no working set recorded: $(tail -c 400 "$ERR")"
+	kill -9 "$PID"
+	cp "$ROOT/vm.wset" "$SNAP/vm.wset" 2>/dev/null
+
+	copy_snapshot $e vm.state vm.mem disk.img vm.wset
+	new_input
+	start_jail $e "$BASE/in"
+	expect 204 PUT /snapshot/load '{"snapshot_path":"/vm.state","mem_backend":{"backend_type":"File","backend_path":"/vm.mem"},"resume_vm":true,"working_set":{"path":"/vm.wset","copy":true}}'
+	restored_guest_passes "$SNAP_LAST"
+	kill -9 "$PID"
+}
+
 e2e_boot
 e2e_snapshot
-[ "$fails" = 0 ] && { echo "PASS: jailed boot and jailed snapshot restore"; exit 0; }
+e2e_userfaultfd
+[ "$fails" = 0 ] && { echo "PASS: jailed boot, jailed snapshot restore, userfaultfd paths in a non-root jail"; exit 0; }
 exit 1
