@@ -628,7 +628,7 @@ static char *make_mem_file(void)
  */
 struct nudger {
 	pthread_t target, thread;
-	volatile bool stop;
+	_Atomic bool stop;
 	unsigned long sent;
 };
 
@@ -654,7 +654,7 @@ static void *nudge_loop(void *arg)
 
 static void nudger_start(struct nudger *n)
 {
-	struct sigaction sa = { .sa_handler = on_nudge };
+	struct sigaction sa = { .sa_handler = on_nudge, .sa_flags = SA_RESTART };
 
 	sigemptyset(&sa.sa_mask);
 	ck_assert_int_eq(sigaction(SIGUSR2, &sa, NULL), 0);
@@ -750,7 +750,14 @@ START_TEST(handler_serves_data_holes_and_removes)
 	nudger_start(&nudger);
 	check_pages(r0, R0, 0, "region 0");
 	nudger_stop(&nudger);
-	check_pages(r1, R1, R0, "region 1");
+	/* A balloon gives back region 1's first page before it was ever read:
+	 * a remove event, the page reads as zeros; the handler unregistered it,
+	 * so a batch around the next fault spans a page that is no longer
+	 * registered (UFFDIO_COPY over it fails whole with ENOENT: the handler
+	 * then fills page by page instead of waking the fault for ever). */
+	ck_assert_int_eq(madvise(r1, 4096, MADV_DONTNEED), 0);
+	ck_assert_msg(r1[0] == 0 && r1[4095] == 0, "region 1's removed first page: 0x%02x", r1[0]);
+	check_pages(r1 + 4096, R1 - 4096, R0 + 4096, "region 1");
 	/* A balloon gives 64 KiB back: a remove event; then it reads as zeros. */
 	ck_assert_int_eq(madvise(r0 + 64 * 1024, 64 * 1024, MADV_DONTNEED), 0);
 	for (unsigned o = 64 * 1024; o < 128 * 1024; o += 4096)
@@ -764,7 +771,7 @@ START_TEST(handler_serves_data_holes_and_removes)
 	 * kernel lets madvise return once the event is read); the kernel then
 	 * gives the zero page itself, and the handler does not count that
 	 * fault as one it served. */
-	for (unsigned o = 0; o < R1; o += 4096) {
+	for (unsigned o = 4096; o < R1; o += 4096) {
 		ck_assert_int_eq(madvise(r1 + o, 4096, MADV_DONTNEED), 0);
 		ck_assert_msg(r1[o] == 0 && r1[o + 4095] == 0, "region 1 page at 0x%x after its "
 			      "remove: 0x%02x", o, r1[o]);
@@ -781,12 +788,15 @@ START_TEST(handler_serves_data_holes_and_removes)
 	ck_assert_int_eq(sscanf(served, "served %llu fault(s) (%*u KiB copied, %*u KiB zero pages), "
 				"%llu remove", &faults, &removes), 2);
 	ck_assert_int_eq(removes, 1 + R1 / 4096);
-	/* Page by page: one fault a page (the 16 removed pages came back as
-	 * the kernel's zero pages, without a fault); batches: far fewer. */
+	/* Page by page: one fault a page but region 1's first (the removed
+	 * pages came back as the kernel's zero pages, without a fault);
+	 * batches: far fewer. */
 	if (_i)
 		ck_assert_msg(faults <= 8, "%llu faults with --batch-2m\n%s", faults, h.err.data);
 	else
-		ck_assert_msg(faults == (R0 + R1) / 4096, "%llu faults\n%s", faults, h.err.data);
+		ck_assert_msg(faults == (R0 + R1) / 4096 - 1, "%llu faults\n%s", faults, h.err.data);
+	/* The storm did reach the faulting thread. */
+	ck_assert_int_gt(nudges_taken, 0);
 	printf("handler%s alone (%lu signals sent, %d taken, while region 0 faulted): %s",
 	       _i ? " --batch-2m" : "", nudger.sent, (int)nudges_taken, served);
 	fflush(stdout);

@@ -316,37 +316,46 @@ static void parse_regions(struct handler *h, const char *text)
 
 /* ---------------- serving faults ---------------- */
 
-/* Result of serving one fault. */
-enum serve { SERVED, RETRY, GONE };
+/* Result of filling a range. DONE: the faulting page is in place but the
+ * rest of the range has to wait (a remove event is pending). */
+enum serve { SERVED, RETRY, GONE, DONE };
 
 /* Fill [dst, dst+len) (all in one region; data or hole throughout) from
  * file offset off. Pages already there (EEXIST: another fault, an earlier
- * batch) are stepped over. *placed is set when this call put the page at
- * `page` in place: a fault whose page was already there (the faulting
- * thread was woken by a signal and faulted again, or a remove event
- * unregistered the page while it waited and the kernel gives the zero page
- * itself) is not one this handler served. */
+ * batch) are stepped over, and so are pages no longer registered (ENOENT: a
+ * remove event unregistered them; the kernel gives them zero pages itself).
+ * A range that spans such pages fails whole with ENOENT (UFFDIO_COPY and
+ * UFFDIO_ZEROPAGE work within one registered mapping): it is then filled a
+ * page at a time.
+ *
+ * *placed is set when this call put the page at `page` in place: a fault
+ * whose page was already there (the faulting thread was woken by a signal
+ * and faulted again, or a remove event unregistered the page while it
+ * waited) is not one this handler served. */
 static enum serve fill(struct handler *h, uint64_t dst, uint64_t len, uint64_t off, bool data,
 		       uint64_t page, bool *placed)
 {
+	bool by_page = false;
+
 	while (len) {
+		uint64_t n = by_page ? h->page_size : len;
 		int64_t done;
 		int r;
 
 		if (data) {
 			struct uffdio_copy c = { .dst = dst, .src = (uint64_t)(uintptr_t)(h->mem + off),
-						 .len = len };
+						 .len = n };
 
 			r = ioctl(h->uffd, UFFDIO_COPY, &c);
 			done = c.copy;
 		} else {
-			struct uffdio_zeropage z = { .range = { .start = dst, .len = len } };
+			struct uffdio_zeropage z = { .range = { .start = dst, .len = n } };
 
 			r = ioctl(h->uffd, UFFDIO_ZEROPAGE, &z);
 			done = z.zeropage;
 		}
 		if (r == 0)
-			done = (int64_t)len;
+			done = (int64_t)n;
 		if (done > 0) {
 			*(data ? &h->copied : &h->zeroed) += (uint64_t)done;
 			if (page >= dst && page - dst < (uint64_t)done)
@@ -357,21 +366,25 @@ static enum serve fill(struct handler *h, uint64_t dst, uint64_t len, uint64_t o
 			continue;
 		}
 		switch (errno) {
+		case ENOENT:            /* unregistered (removed) */
+			if (n > h->page_size) {
+				by_page = true;   /* find which pages, one by one */
+				break;
+			}
+			/* this page is not ours to fill: step over it */
+			__attribute__((fallthrough));
 		case EEXIST:            /* the next page is already there: skip it */
 			dst += h->page_size;
 			off += h->page_size;
 			len -= h->page_size;
 			break;
 		case EAGAIN:            /* a remove event is pending: read it first */
-			/* The faulting page is in: the rest of a batch can wait. */
-			return *placed ? SERVED : RETRY;
-		case ENOENT:            /* the range was unregistered (removed) */
-			return SERVED;
+			return *placed ? DONE : RETRY;
 		case ESRCH:             /* the VMM's memory is gone: it exited */
 			return GONE;
 		default:
 			die("%s at 0x%" PRIx64 " (+%" PRIu64 "): %s",
-			    data ? "UFFDIO_COPY" : "UFFDIO_ZEROPAGE", dst, len, strerror(errno));
+			    data ? "UFFDIO_COPY" : "UFFDIO_ZEROPAGE", dst, n, strerror(errno));
 		}
 	}
 	return SERVED;
@@ -413,6 +426,8 @@ static enum serve serve_fault(struct handler *h, uint64_t addr)
 		}
 		len = end - off < hi - a ? end - off : hi - a;
 		s = fill(h, a, len, off, data, page, &placed);
+		if (s == DONE)
+			break;   /* the faulting page is in; the rest of a batch can wait */
 		if (s != SERVED)
 			return s;
 		a += len;

@@ -28,7 +28,9 @@ command -v curl >/dev/null || fail "curl missing"
 
 BASE=$(mktemp -d /tmp/wisp-jailer-e2e.XXXXXX)
 NS=wisp-e2e-$$
+HPID=   # wisp-uffd-handler, while one runs
 cleanup() {
+	[ -n "$HPID" ] && kill -9 "$HPID" 2>/dev/null
 	for pidf in "$BASE"/wisp/*/root/wisp.pid; do
 		[ -f "$pidf" ] && kill -9 "$(cat "$pidf")" 2>/dev/null
 	done
@@ -185,8 +187,19 @@ new_input() {
 # replay of that working set in "copy" mode (anonymous memory served by
 # wisp itself) each restore a guest that verifies itself.
 e2e_userfaultfd() {
-	local c=uffd-$$ d=wsrec-$$ e=wscopy-$$ hs hpid unpriv
+	local c=uffd-$$ d=wsrec-$$ e=wscopy-$$ hs unpriv
 	unpriv=$(cat /proc/sys/vm/unprivileged_userfaultfd 2>/dev/null || echo 1)
+	# through_dev_userfaultfd <what>: where userfaultfd(2) is for root only,
+	# the jailed wisp (started with --level Debug) logged the fallback.
+	through_dev_userfaultfd() {
+		if [ "$unpriv" != 0 ]; then
+			echo "note - $1: vm.unprivileged_userfaultfd=1 here, userfaultfd(2) itself serves"
+		elif grep -q 'created through /dev/userfaultfd' "$ERR"; then
+			ok "$1: the userfaultfd came from the jail's /dev/userfaultfd"
+		else
+			bad "$1: no /dev/userfaultfd fallback in the log: $(tail -c 400 "$ERR")"
+		fi
+	}
 	if [ "$unpriv" = 0 ] && [ ! -c /dev/userfaultfd ]; then
 		echo "skip - userfaultfd paths in a non-root jail: userfaultfd(2) is for root only" \
 			"here (vm.unprivileged_userfaultfd=0) and the host has no /dev/userfaultfd"
@@ -195,8 +208,8 @@ e2e_userfaultfd() {
 
 	copy_snapshot $c vm.state disk.img
 	hs=$BASE/wisp/$c/root/uffd.sock
-	"$BUILD/wisp-uffd-handler" "$hs" "$SNAP/vm.mem" 2> "$BASE/handler.err" &
-	hpid=$!
+	"$BUILD/wisp-uffd-handler" "$hs" "$SNAP/vm.mem" > /dev/null 2> "$BASE/handler.err" &
+	HPID=$!
 	for _ in $(seq 100); do [ -S "$hs" ] && break; sleep 0.05; done
 	[ -S "$hs" ] || { bad "wisp-uffd-handler never listened: $(cat "$BASE/handler.err")"; return; }
 	chown 4242:4242 "$hs"
@@ -205,22 +218,23 @@ e2e_userfaultfd() {
 	grep -q '^Uid:.4242' "/proc/$PID/status" && grep -q '^CapEff:.0000000000000000' "/proc/$PID/status" &&
 		ok "jailed wisp: uid 4242, no capabilities" || bad "jailed wisp: $(grep -E '^(Uid|CapEff)' "/proc/$PID/status")"
 	expect 204 PUT /snapshot/load '{"snapshot_path":"/vm.state","mem_backend":{"backend_type":"Uffd","backend_path":"/uffd.sock"},"resume_vm":true}'
-	if [ "$unpriv" = 0 ]; then
-		grep -q 'created through /dev/userfaultfd' "$ERR" &&
-			ok "Uffd: the userfaultfd came from the jail's /dev/userfaultfd" ||
-			bad "Uffd: no /dev/userfaultfd fallback in the log: $(tail -c 400 "$ERR")"
-	fi
+	through_dev_userfaultfd Uffd
 	restored_guest_passes "$SNAP_LAST"
 	kill -9 "$PID"
-	for _ in $(seq 100); do kill -0 $hpid 2>/dev/null || break; sleep 0.05; done
-	wait $hpid && grep -q 'the VMM is gone: served [1-9]' "$BASE/handler.err" &&
+	# The handler exits 0 once the VMM is gone; one that never got a VMM
+	# (wisp failed before connecting) is stopped and the check fails.
+	for _ in $(seq 100); do kill -0 "$HPID" 2>/dev/null || break; sleep 0.05; done
+	kill -TERM "$HPID" 2>/dev/null
+	wait "$HPID" && grep -q 'the VMM is gone: served [1-9]' "$BASE/handler.err" &&
 		ok "wisp-uffd-handler served the jailed VM and exited 0" ||
 		bad "wisp-uffd-handler: $(tail -c 400 "$BASE/handler.err")"
+	HPID=
 
 	copy_snapshot $d vm.state vm.mem disk.img
 	new_input
-	start_jail $d "$BASE/in"
+	start_jail $d "$BASE/in" --level Debug
 	expect 204 PUT /snapshot/load '{"snapshot_path":"/vm.state","mem_backend":{"backend_type":"File","backend_path":"/vm.mem"},"resume_vm":true,"working_set":{"path":"/vm.wset","record":true,"record_ms":500}}'
+	through_dev_userfaultfd "working-set recording"
 	restored_guest_passes "$SNAP_LAST"
 	for _ in $(seq 100); do [ -s "$ROOT/vm.wset" ] && break; sleep 0.05; done
 	[ -s "$ROOT/vm.wset" ] && ok "working set recorded in the jail ($(stat -c %s "$ROOT/vm.wset") bytes)" ||
@@ -230,8 +244,9 @@ e2e_userfaultfd() {
 
 	copy_snapshot $e vm.state vm.mem disk.img vm.wset
 	new_input
-	start_jail $e "$BASE/in"
+	start_jail $e "$BASE/in" --level Debug
 	expect 204 PUT /snapshot/load '{"snapshot_path":"/vm.state","mem_backend":{"backend_type":"File","backend_path":"/vm.mem"},"resume_vm":true,"working_set":{"path":"/vm.wset","copy":true}}'
+	through_dev_userfaultfd "copy replay"
 	restored_guest_passes "$SNAP_LAST"
 	kill -9 "$PID"
 }
