@@ -31,9 +31,11 @@ static void expect_error(int r)
 	jailer_clear_error();
 }
 
+/* In buf or at its terminator: the value of a last word such as
+ * "--exec-file=" is the empty string at buf[len]. */
 static bool within(const char *p, const char *buf, size_t len)
 {
-	return p >= buf && p < buf + len;
+	return p >= buf && p <= buf + len;
 }
 
 static void args_mode(char *buf, size_t len)
